@@ -1,0 +1,29 @@
+"""How entry points fail: bad input is one line on stderr and exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+from src.errors import UserError
+
+T = TypeVar("T")
+
+
+def user_errors_exit(fn: Callable[..., T]) -> Callable[..., T]:
+    """Turn a `UserError` into `error: <message>` and exit 2 (HYDRA_FULL_ERROR=1 shows the traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except UserError as err:
+            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+                raise
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            raise SystemExit(2) from None
+
+    return wrapper

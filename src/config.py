@@ -1,0 +1,10 @@
+"""OmegaConf resolvers the configs use; imported by every Hydra entry point before composition."""
+
+from __future__ import annotations
+
+import secrets
+
+from omegaconf import OmegaConf
+
+# Cached per config, like Hydra's own `now`: one value per launch, shared by every job of a sweep.
+OmegaConf.register_new_resolver("uid", lambda: secrets.token_hex(3), use_cache=True, replace=True)

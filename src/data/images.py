@@ -1,0 +1,69 @@
+"""Reading and writing 8-bit images with errors that name the file and the fix."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from src.errors import UserError
+
+IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+
+# PIL's own default (about 89 MP) warns, then errors at twice that. We error at the limit itself so that a
+# decompression bomb never reaches memory; configs override it for genuinely huge inputs.
+DEFAULT_MAX_PIXELS = 178_956_970
+
+
+class ImageError(UserError, ValueError):
+    """A one-line, user-facing problem with an image file."""
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly inside `folder`, sorted by name."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+
+
+def read_image(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode `path` to an (H, W, C) uint8 array with C = 1 (grey) or 3 (RGB).
+
+    Grey stays single-channel because the evaluation protocol scores such images on their one channel;
+    alpha and palettes are dropped to RGB; 16-bit images are reduced to 8 bits.
+    """
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = None
+            with Image.open(path) as im:
+                if max_pixels is not None and im.width * im.height > max_pixels:
+                    raise ImageError(
+                        f"{path}: {im.width}x{im.height} = {im.width * im.height} pixels is over the limit of "
+                        f"{max_pixels} (decompression-bomb guard); raise data.max_pixels if the image is genuine"
+                    )
+                im.load()
+                if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+                    arr = (np.asarray(im, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8)
+                    return arr[..., None]
+                if im.mode in ("L", "LA", "1"):
+                    return np.asarray(im.convert("L"), dtype=np.uint8)[..., None]
+                return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except ImageError:
+        raise
+    except FileNotFoundError:
+        raise ImageError(f"{path}: no such image file") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise ImageError(f"{path}: cannot decode image ({err}); the file is corrupt or truncated, replace it") from None
+
+
+def write_image(path: Path, array: np.ndarray) -> None:
+    """Write an (H, W), (H, W, 1) or (H, W, 3) uint8 array as an image (format from the suffix)."""
+    arr = np.asarray(array)
+    if arr.dtype != np.uint8:
+        raise TypeError(f"write_image needs uint8, got {arr.dtype}")
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path)

@@ -1,0 +1,34 @@
+"""Where images live: the official DIV2K layout and EDSR's `benchmark/` layout under one data root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from src.errors import UserError
+
+GET_DATA = "get the data with `make data` (python -m src.data.download --data-dir DIR) or set paths.data_dir"
+
+
+@dataclass(frozen=True)
+class SetDirs:
+    """An image set at one scale: HR folder and the folder of its bicubic LR files (may not exist)."""
+
+    name: str
+    hr: Path
+    lr: Path
+
+
+def set_dirs(data_dir: Path, name: str, scale: int, split: str = "valid") -> SetDirs:
+    """`DIV2K` is DIV2K's `split` (train: 0001-0800, valid: 0801-0900); any other name is benchmark/<name>."""
+    root = Path(data_dir)
+    if name == "DIV2K":
+        div2k = root / "DIV2K"
+        return SetDirs(name, div2k / f"DIV2K_{split}_HR", div2k / f"DIV2K_{split}_LR_bicubic" / f"X{scale}")
+    bench = root / "benchmark" / name
+    return SetDirs(name, bench / "HR", bench / "LR_bicubic" / f"X{scale}")
+
+
+def require_dir(path: Path, what: str) -> None:
+    if not Path(path).is_dir():
+        raise UserError(f"{what} not found: {path} does not exist; {GET_DATA}")

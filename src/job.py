@@ -1,0 +1,141 @@
+"""The body of one training job: build, fit (resuming if it can), test, record. Rank-aware, Hydra-free."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from src import fast_path
+from src.launch import is_rank_zero_process
+from src.loggers import build_loggers, finish, log_config
+from src.models.edsr import count_trainable
+from src.models.weights import init_from, read_state_dict
+from src.module import SRModule
+from src.results import make_results, write_results
+
+log = logging.getLogger(__name__)
+
+
+def _sweep_group() -> str | None:
+    """W&B group: the sweep directory's name, so one sweep's runs sit together."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+        from hydra.types import RunMode
+
+        hc = HydraConfig.get()
+        return Path(hc.sweep.dir).name if hc.mode == RunMode.MULTIRUN else None
+    except ValueError:  # no Hydra app around us (tests, rank workers)
+        return None
+
+
+def _build(cfg: DictConfig, fast: fast_path.FastPath) -> tuple[SRModule, pl.LightningDataModule]:
+    datamodule = instantiate(cfg.data)
+    net = instantiate(cfg.model.net)
+    if cfg.get("init_from"):
+        fresh = init_from(net, read_state_dict(Path(cfg.init_from)))
+        log.info(
+            "initialised from %s; %d tensors kept their init (%s)",
+            cfg.init_from,
+            len(fresh),
+            ", ".join(fresh[:4]) + (" ..." if len(fresh) > 4 else ""),
+        )
+    if fast.compile:
+        net.compile()  # in place: state_dict keys stay those of the official layout
+    module = SRModule(
+        net,
+        int(cfg.scale),
+        **OmegaConf.to_container(cfg.optim, resolve=True),
+        fused_adam=fast.fused_adam,
+        eval_tile=cfg.eval.tile,
+        eval_tile_overlap=cfg.eval.tile_overlap,
+        channels_last=fast.channels_last,
+    )
+    return module, datamodule
+
+
+def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[str, Any]:
+    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    fast = fast_path.resolve(cfg.fast, cfg.trainer)
+    module, datamodule = _build(cfg, fast)
+    rank_zero = is_rank_zero_process()
+    loggers = build_loggers(
+        cfg,
+        out,
+        {
+            "name": identity["name"],
+            "group": _sweep_group(),
+            "tags": [identity["activation"], f"x{identity['scale']}", identity["model"]],
+        },
+        is_rank_zero=rank_zero,
+    )
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer,
+        logger=loggers or False,
+        callbacks=callbacks,
+        precision=fast.precision,
+        benchmark=fast.cudnn_benchmark,
+        _convert_="partial",
+    )
+    last = out / "checkpoints" / "last.ckpt"
+    resume = last if last.is_file() else None
+    if resume is not None:
+        log.info("resuming from %s", resume)
+        print(f"[{identity['name']}] resuming from {resume}", flush=True)
+    summary: dict[str, Any] = {}
+    try:
+        log_config(loggers, cfg)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
+        if trainer.interrupted:
+            raise KeyboardInterrupt
+        status = "diverged" if module.diverged_at is not None else "finished"
+        if status == "finished":
+            trainer.test(module, datamodule=datamodule, verbose=False)
+        seconds = module.train_seconds
+        steps = int(trainer.global_step)
+        world = int(trainer.world_size)
+        results = make_results(
+            **identity,
+            status=status,
+            diverged_at_step=module.diverged_at,
+            params=count_trainable(module.net),
+            world_size=world,
+            train={
+                "steps": steps,
+                "seconds": seconds,
+                "samples_per_second": steps * datamodule.batch_size * world / seconds if seconds else None,
+                "skipped_batches": module.skipped_batches,
+            },
+            metrics=module.test_results,
+            history=module.history,
+            config=OmegaConf.to_container(cfg, resolve=True),
+        )
+        summary = {
+            "params": results["params"],
+            "status": status,
+            **{f"test/{s}/{k}": v for s, m in module.test_results.items() for k, v in m.items() if k != "images"},
+        }
+        if trainer.is_global_zero:
+            write_results(out, results)
+            _report_line(results, out)
+        return results
+    finally:
+        finish(loggers, summary)
+        if torch.distributed.is_available() and torch.distributed.is_initialized() and not rank_zero:
+            torch.distributed.destroy_process_group()
+
+
+def _report_line(results: dict[str, Any], out: Path) -> None:
+    """One line per finished job, so a sweep's progress reads at a glance."""
+    head = f"[{results['name']}] {results['status']} after {results['train']['steps']} steps"
+    if results["status"] == "diverged":
+        print(f"{head}: non-finite loss at step {results['diverged_at_step']} -> {out}", flush=True)
+        return
+    scores = ", ".join(f"{s} {m['psnr_y']:.2f} dB / {m['ssim_y']:.4f}" for s, m in results["metrics"].items())
+    print(f"{head} ({results['train']['seconds']:.0f}s): {scores} -> {out}", flush=True)

@@ -1,0 +1,67 @@
+"""Inference helpers shared by validation, `src.evaluate` and `src.upscale`: tiling and self-ensemble."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+Upscaler = Callable[[torch.Tensor], torch.Tensor]
+
+
+def self_ensemble(fn: Upscaler, lr: torch.Tensor) -> torch.Tensor:
+    """EDSR+ (x8): average the outputs over the 8 flips/transposes of the input, each mapped back."""
+    out = None
+    for transpose in (False, True):
+        for flip_dims in ((), (-1,), (-2,), (-2, -1)):
+            x = lr.transpose(-2, -1) if transpose else lr
+            x = x.flip(flip_dims) if flip_dims else x
+            y = fn(x)
+            y = y.flip(flip_dims) if flip_dims else y
+            y = y.transpose(-2, -1) if transpose else y
+            out = y if out is None else out + y
+    assert out is not None
+    return out / 8
+
+
+def tiled(fn: Upscaler, lr: torch.Tensor, scale: int, tile: int, overlap: int) -> torch.Tensor:
+    """Run `fn` on `tile` x `tile` LR tiles, each with `overlap` pixels of context on every side.
+
+    Only each tile's centre is kept, so with context as wide as the network's effective receptive field the
+    result matches the untiled output (within a grey level) while memory is bounded by the tile size.
+    """
+    n, _, h, w = lr.shape
+    out: torch.Tensor | None = None
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(y0 + tile, h), min(x0 + tile, w)
+            ys, xs = max(y0 - overlap, 0), max(x0 - overlap, 0)
+            ye, xe = min(y1 + overlap, h), min(x1 + overlap, w)
+            sr = fn(lr[..., ys:ye, xs:xe])
+            if out is None:
+                out = sr.new_empty(n, sr.shape[1], h * scale, w * scale)
+            oy, ox = (y0 - ys) * scale, (x0 - xs) * scale
+            out[..., y0 * scale : y1 * scale, x0 * scale : x1 * scale] = sr[
+                ..., oy : oy + (y1 - y0) * scale, ox : ox + (x1 - x0) * scale
+            ]
+    assert out is not None
+    return out
+
+
+@torch.no_grad()
+def super_resolve(
+    net: Upscaler,
+    lr: torch.Tensor,
+    scale: int,
+    tile: int | None = None,
+    overlap: int = 32,
+    ensemble: bool = False,
+) -> torch.Tensor:
+    """SR of an (N, 3, h, w) batch in [0, 255], optionally tiled and/or self-ensembled (tiles inside)."""
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        if tile and (x.shape[-2] > tile or x.shape[-1] > tile):
+            return tiled(net, x, scale, tile, overlap)
+        return net(x)
+
+    return self_ensemble(run, lr) if ensemble else run(lr)

@@ -1,0 +1,75 @@
+"""Loading weights safely: this project's Lightning checkpoints and official EDSR-PyTorch `.pt` files.
+
+Every load uses `torch.load(weights_only=True)`: a file whose unpickling would run code is refused.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from src.errors import UserError
+
+# Learnable activations (PReLU) sit at index 1 of each residual block; ReLU files have no such keys, so
+# they may be missing when a ReLU weight file initialises another variant.
+ACTIVATION_KEY = re.compile(r"^body\.\d+\.body\.1\.")
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The network's state dict from an official `.pt` state dict or a Lightning checkpoint of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"checkpoint not found: {path}; pass ckpt= an existing .ckpt or .pt file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(
+            f"{path}: refused to load: it is not a plain weight file and unpickling it could run code ({first}); "
+            "use a checkpoint written by this project or an official EDSR state dict"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise UserError(f"{path}: cannot read checkpoint ({err}); the file is corrupt or not a PyTorch file") from None
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        # Lightning checkpoint of SRModule: the network's weights live under "net.".
+        return {k[4:]: v for k, v in obj["state_dict"].items() if k.startswith("net.")}
+    if isinstance(obj, dict) and all(isinstance(v, torch.Tensor) for v in obj.values()):
+        return obj
+    raise UserError(f"{path}: no state dict inside; pass an official EDSR .pt or a checkpoint of this project")
+
+
+def load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> None:
+    """Load strictly, except that learnable-activation parameters may be absent (they keep their init)."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state and not ACTIVATION_KEY.match(k)]
+    unexpected = [k for k in state if k not in own]
+    shapes = [
+        f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state and state[k].shape != own[k].shape
+    ]
+    if missing or unexpected or shapes:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing key(s) e.g. {', '.join(missing[:3])}")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected key(s) e.g. {', '.join(unexpected[:3])}")
+        if shapes:
+            parts.append(f"{len(shapes)} shape mismatch(es) e.g. {'; '.join(shapes[:2])}")
+        raise UserError(
+            f"{source} does not fit the model: {'; '.join(parts)}; choose the model= preset and scale= the "
+            "checkpoint was trained with"
+        )
+    model.load_state_dict(state, strict=False)
+
+
+def init_from(model: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
+    """Start from another run's weights where shapes agree (EDSR trains x4 from x2); returns keys left as init."""
+    own = model.state_dict()
+    take = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(take, strict=False)
+    return [k for k in own if k not in take]

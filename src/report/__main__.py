@@ -1,0 +1,5 @@
+import sys
+
+from src.report.cli import main
+
+sys.exit(main())

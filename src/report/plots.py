@@ -1,0 +1,177 @@
+"""PNG figures: activation curves (the paper's Fig. 2), ΔPSNR vs ReLU with CIs, training curves.
+
+matplotlib is imported inside the functions (it is slow to import) and used through the Agg canvas
+directly, so no pyplot state or display is involved.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from src.report.collect import BICUBIC, Job, number
+from src.report.summary import REFERENCE, Summary, activation_order
+from src.report.tables import display_name
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+# PyTorch's defaults, used when a run does not say otherwise (PReLU's slope is learned; 0.25 is its start).
+_DEFAULT_SLOPE = {"lrelu": 0.01, "prelu": 0.25}
+_LINESTYLES = ("-", "--", ":", "-.")
+
+
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _colors(labels: Sequence[str]) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    palette = colormaps["tab10"].colors
+    return {label: palette[i % len(palette)] for i, label in enumerate(sorted(labels, key=activation_order))}
+
+
+def activation_values(label: str, params: dict[str, Any], x: np.ndarray) -> np.ndarray | None:
+    """The activation `label` ("lrelu(0.2)" -> its base name) at x; None for a name we do not know."""
+    name = label.split("(")[0]
+    if name in _DEFAULT_SLOPE:
+        slope = number(params.get("negative_slope", params.get("init", _DEFAULT_SLOPE[name])))
+        return np.where(x > 0, x, slope * x)
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    if name == "swish":
+        return x / (1.0 + np.exp(-x))
+    if name == "mish":
+        return x * np.tanh(np.logaddexp(0.0, x))
+    if name == "elu":
+        alpha = number(params.get("alpha", 1.0))
+        return np.where(x > 0, x, alpha * np.expm1(x))
+    if name == "gelu":
+        from scipy.special import erf
+
+        return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+    return None
+
+
+def activation_curves(activations: dict[str, dict[str, Any]], path: Path) -> list[str]:
+    """The activation functions over [-4, 4]; returns the labels that could not be drawn."""
+    x = np.linspace(-4.0, 4.0, 801)
+    figure = _figure(6.0, 4.5)
+    axes = figure.add_subplot()
+    colors = _colors(list(activations))
+    unknown = []
+    for i, label in enumerate(sorted(activations, key=activation_order)):
+        y = activation_values(label, activations[label], x)
+        if y is None:
+            unknown.append(label)
+            continue
+        style = _LINESTYLES[i % len(_LINESTYLES)]
+        axes.plot(x, y, style, color=colors[label], label=display_name(label), linewidth=1.8)
+    axes.axhline(0.0, color="0.6", linewidth=0.6)
+    axes.axvline(0.0, color="0.6", linewidth=0.6)
+    axes.set(xlim=(-4, 4), ylim=(-1.5, 4.0), xlabel="x", ylabel="f(x)", title="Activation functions")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.savefig(path, dpi=120)
+    return unknown
+
+
+def delta_psnr(summary: Summary, path: Path) -> bool:
+    """Per-set paired ΔPSNR vs ReLU with 95% CIs, a panel per (model, scale); False if nothing to draw."""
+    panels = [
+        (section, scale)
+        for section in summary.sections
+        for scale in section.scales
+        if any(c.n_pairs for c in section.cells.values() if c.scale == scale)
+    ]
+    if not panels:
+        return False
+    compared = sorted({c.activation for s, _ in panels for c in s.cells.values() if c.n_pairs}, key=activation_order)
+    colors = _colors(compared)
+    figure = _figure(max(4.5, 3.2 * len(panels)), 4.0)
+    for i, (section, scale) in enumerate(panels, start=1):
+        axes = figure.add_subplot(1, len(panels), i)
+        datasets = [d for d in section.datasets[scale] if (scale, d, REFERENCE) in section.cells]
+        width = 0.8 / max(len(compared), 1)
+        for j, act in enumerate(compared):
+            cells = [section.cells.get((scale, d, act)) for d in datasets]
+            points = [(k, c) for k, c in enumerate(cells) if c is not None and c.n_pairs]
+            if not points:
+                continue
+            xs = np.array([k for k, _ in points]) + (j - (len(compared) - 1) / 2) * width
+            ys = np.array([c.dpsnr for _, c in points])
+            low = np.array([c.dpsnr - c.ci_low if math.isfinite(c.ci_low) else 0.0 for _, c in points])
+            high = np.array([c.ci_high - c.dpsnr if math.isfinite(c.ci_high) else 0.0 for _, c in points])
+            axes.errorbar(xs, ys, yerr=[low, high], fmt="o", capsize=3, color=colors[act], label=display_name(act))
+        axes.axhline(0.0, color="0.4", linewidth=0.8)
+        axes.set_xticks(range(len(datasets)), datasets, rotation=30)
+        axes.set_title(f"{section.model} x{scale}")
+        axes.grid(axis="y", alpha=0.3)
+        if i == 1:
+            axes.set_ylabel("ΔPSNR vs ReLU (dB), 95% CI")
+            axes.legend(fontsize="small")
+    figure.savefig(path, dpi=120)
+    return True
+
+
+def _series(points: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    rows = [p for p in points if isinstance(p, (list, tuple)) and len(p) == 2] if isinstance(points, list) else []
+    if not rows:
+        return None
+    steps, values = zip(*rows, strict=True)
+    return np.array([number(s) for s in steps]), np.array([number(v) for v in values])
+
+
+def training_curves(jobs: Sequence[Job], psnr_key: str, path: Path) -> bool:
+    """train/loss and val/<set>/<psnr_key> against step for every job that logged them; False if none did."""
+    logged = [j for j in jobs if j.activation and j.activation != BICUBIC and j.history]
+    keys = sorted({k for j in logged for k in j.history if k.startswith("val/") and k.endswith(f"/{psnr_key}")})
+    if any("train/loss" in j.history for j in logged):
+        keys.insert(0, "train/loss")
+    if not keys:
+        return False
+    colors = _colors(list({j.activation for j in logged}))
+    scales = sorted({j.scale for j in logged if j.scale is not None})
+    figure = _figure(4.5 * len(keys), 3.8)
+    for i, key in enumerate(keys, start=1):
+        axes = figure.add_subplot(1, len(keys), i)
+        shown: set[str] = set()
+        for job in sorted(logged, key=lambda j: activation_order(j.activation or "")):
+            series = _series(job.history.get(key))
+            if series is None:
+                continue
+            label = display_name(job.activation) if job.activation not in shown else None
+            shown.add(job.activation)
+            style = _LINESTYLES[scales.index(job.scale) % len(_LINESTYLES)] if job.scale in scales else "-"
+            axes.plot(*series, style, color=colors[job.activation], alpha=0.8, linewidth=1.0, label=label)
+        if key == "train/loss" and axes.has_data():
+            axes.set_yscale("log")
+        axes.set(title=key, xlabel="step")
+        axes.grid(alpha=0.3)
+        if i == 1:
+            _training_legend(axes, scales)
+    figure.savefig(path, dpi=120)
+    return True
+
+
+def _training_legend(axes: Any, scales: list[int]) -> None:
+    from matplotlib.lines import Line2D
+
+    handles, labels = axes.get_legend_handles_labels()
+    if len(scales) > 1:
+        # Line style tells the scales apart; grey stand-ins explain it once.
+        handles += [
+            Line2D([], [], color="0.3", linestyle=_LINESTYLES[k % len(_LINESTYLES)]) for k in range(len(scales))
+        ]
+        labels += [f"x{scale}" for scale in scales]
+    axes.legend(handles, labels, fontsize="small")

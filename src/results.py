@@ -1,0 +1,63 @@
+"""`results.json`: the one machine-readable record every job (train or evaluate) leaves in its directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+RESULTS_FILE = "results.json"
+
+
+def make_results(
+    *,
+    name: str,
+    status: str,
+    model: str,
+    activation: str | None,
+    activation_params: dict[str, Any],
+    scale: int,
+    seed: int | None,
+    params: int,
+    world_size: int,
+    train: dict[str, Any] | None,
+    metrics: dict[str, Any],
+    config: dict[str, Any],
+    history: dict[str, list] | None = None,
+    diverged_at_step: int | None = None,
+) -> dict[str, Any]:
+    """The schema shared by `src.train`, `src.evaluate` and read by `src.report` (see README)."""
+    return {
+        "name": name,
+        "status": status,
+        "diverged_at_step": diverged_at_step,
+        "model": model,
+        "activation": activation,
+        "activation_params": activation_params,
+        "scale": scale,
+        "seed": seed,
+        "params": params,
+        "world_size": world_size,
+        "train": train,
+        "metrics": metrics,
+        "history": history or {},
+        "config": config,
+    }
+
+
+def write_results(directory: Path, results: dict[str, Any]) -> Path:
+    """Write atomically, so a crash never leaves a half file that a rerun would take as finished."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".json.tmp")
+    with os.fdopen(fd, "w") as f:
+        json.dump(results, f, indent=2)
+    target = directory / RESULTS_FILE
+    os.replace(tmp, target)
+    return target
+
+
+def read_results(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())

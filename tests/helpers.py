@@ -1,0 +1,38 @@
+"""Test helpers: tiny data roots in the official layouts, running the real CLIs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TRAIN_IMAGES = ("baboon", "comic", "zebra")  # textured Set14 HR images stand in for DIV2K_train_HR
+
+
+def make_data_root(root: Path, benchmark_dir: Path, sets: tuple[str, ...] = ("Set5",)) -> Path:
+    """`root/DIV2K/DIV2K_train_HR/*.png` (no LR folder: LR is made from HR) and `root/benchmark/<set>`."""
+    train = root / "DIV2K" / "DIV2K_train_HR"
+    train.mkdir(parents=True)
+    for name in TRAIN_IMAGES:
+        shutil.copyfile(benchmark_dir / "Set14" / "HR" / f"{name}.png", train / f"{name}.png")
+    for name in sets:
+        shutil.copytree(benchmark_dir / name, root / "benchmark" / name, copy_function=shutil.copyfile)
+    return root
+
+
+def run_cli(
+    module: str, *args: str, cwd: Path | None = None, timeout: float = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m <module> args...` from the project root, with output captured."""
+    full_env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HYDRA_FULL_ERROR": "0", **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd or PROJECT_ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

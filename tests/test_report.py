@@ -1,0 +1,395 @@
+"""`python -m src.report` on synthetic sweeps whose answers are known by construction."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy.stats import wilcoxon
+
+from src.report import main
+from src.report.collect import collect
+from src.report.summary import summarize
+from src.report.tables import CSV_COLUMNS
+
+SCALES = (2, 4)
+SETS = ("Set14", "Set5")  # deliberately not in the paper's order: the report must reorder them
+SEEDS = (0, 1)
+IMAGES = [f"img{i}" for i in range(5)]
+# Per-image PSNR offsets from ReLU, indexed [seed][image].
+OFFSETS = {
+    "relu": [[0.0] * 5, [0.0] * 5],
+    "lrelu": [[0.1] * 5, [0.1] * 5],
+    # Pooled over seeds these cancel exactly: no effect, by construction.
+    "swish": [[0.3, -0.3, 0.1, -0.1, 0.05], [-0.3, 0.3, -0.1, 0.1, -0.05]],
+    "mish": [[-0.2] * 5, [-0.1] * 5],
+}
+
+
+def relu_image(scale: int, dataset: str, seed: int, i: int) -> tuple[float, float]:
+    base = 40.0 - 2 * scale + (1.0 if dataset == "Set5" else 0.0)
+    return base + 0.5 * i + 0.2 * seed, 0.9 - 0.01 * i + 0.002 * seed
+
+
+def make_job(
+    activation: str | None,
+    scale: int,
+    seed: int,
+    images: dict[str, dict[str, tuple[float, float]]],
+    model: str = "edsr_baseline",
+    status: str = "finished",
+    history: dict[str, list[list[float]]] | None = None,
+    activation_params: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A results.json dict; `images` maps set -> image -> (psnr_y, ssim_y); set values are their means."""
+    metrics = {}
+    for dataset, values in images.items():
+        per_image = {
+            name: {"psnr_y": p, "ssim_y": s, "psnr_rgb": p - 1.0, "ssim_rgb": s - 0.01}
+            for name, (p, s) in values.items()
+        }
+        psnr, ssim = (float(np.mean([v[k] for v in values.values()])) for k in (0, 1))
+        metrics[dataset] = {
+            "psnr_y": psnr,
+            "ssim_y": ssim,
+            "psnr_rgb": psnr - 1.0,
+            "ssim_rgb": ssim - 0.01,
+            "shave": scale,
+            "images": per_image,
+        }
+    return {
+        "name": f"{activation}_x{scale}_s{seed}",
+        "status": status,
+        "diverged_at_step": 1234 if status == "diverged" else None,
+        "model": model,
+        "activation": activation,
+        "activation_params": activation_params or {},
+        "scale": scale,
+        "seed": seed,
+        "params": 1369859,
+        "world_size": 1,
+        "train": None,
+        "metrics": metrics,
+        "history": history or {},
+        "config": {
+            "activation": {"name": activation},
+            "model": {"name": model},
+            "scale": scale,
+            "seed": seed,
+        },
+    }
+
+
+def activation_images(act: str, scale: int, seed: int) -> dict[str, dict[str, tuple[float, float]]]:
+    out = {}
+    for dataset in SETS:
+        out[dataset] = {}
+        for i, name in enumerate(IMAGES):
+            psnr, ssim = relu_image(scale, dataset, seed, i)
+            out[dataset][name] = (psnr + OFFSETS[act][seed][i], ssim + (0.001 if act == "lrelu" else 0.0))
+    return out
+
+
+def write_job(root: Path, name: str, job: dict[str, Any]) -> Path:
+    path = root / name
+    path.mkdir(parents=True)
+    (path / "results.json").write_text(json.dumps(job))
+    return path
+
+
+def write_unfinished(root: Path, name: str, activation: str, scale: int, seed: int) -> Path:
+    path = root / name / ".hydra"
+    path.mkdir(parents=True)
+    (path / "config.yaml").write_text(
+        f"activation:\n  name: {activation}\nmodel:\n  name: edsr_baseline\nscale: {scale}\nseed: {seed}\n"
+    )
+    return path.parent
+
+
+def loss_history(seed: int) -> dict[str, list[list[float]]]:
+    return {
+        "train/loss": [[step, 10.0 / (1 + step) + seed] for step in range(0, 1000, 100)],
+        "val/Set5/psnr_y": [[step, 30.0 + step / 1000] for step in range(0, 1000, 250)],
+    }
+
+
+def build_sweep(root: Path, with_history: bool = True) -> Path:
+    n = 0
+    for scale in SCALES:
+        for seed in SEEDS:
+            for act in OFFSETS:
+                history = loss_history(seed) if with_history else None
+                write_job(
+                    root,
+                    str(n),
+                    make_job(act, scale, seed, activation_images(act, scale, seed), history=history),
+                )
+                n += 1
+    return root
+
+
+def run_main(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_sweep(tmp_path_factory.mktemp("sweep"))
+
+
+@pytest.fixture(scope="module")
+def report(sweep: Path) -> tuple[Path, str]:
+    """One real CLI run with --paper, shared by the tests that read its files."""
+    code, out, err = run_main([str(sweep), "--paper"])
+    assert code == 0, err
+    return sweep / "report", out
+
+
+@pytest.fixture(scope="module")
+def cells(sweep: Path) -> dict[tuple[int, str, str], Any]:
+    (section,) = summarize(collect([sweep])).sections
+    return section.cells
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open() as f:
+        return list(csv.DictReader(f))
+
+
+def pooled_diffs(act: str, scale: int, dataset: str) -> list[float]:
+    """The paired differences as the report should form them: seeds in order, images by name."""
+    diffs = []
+    for seed in SEEDS:
+        ours = activation_images(act, scale, seed)[dataset]
+        relu = activation_images("relu", scale, seed)[dataset]
+        diffs += [ours[name][0] - relu[name][0] for name in sorted(ours)]
+    return diffs
+
+
+def test_constant_offset_gives_exact_delta_and_degenerate_ci(cells: dict) -> None:
+    for scale in SCALES:
+        for dataset in SETS:
+            cell = cells[(scale, dataset, "lrelu")]
+            assert cell.n_pairs == len(SEEDS) * len(IMAGES)
+            assert cell.dpsnr == pytest.approx(0.1, abs=1e-9)
+            assert (cell.ci_low, cell.ci_high) == (pytest.approx(0.1, abs=1e-9), pytest.approx(0.1, abs=1e-9))
+            assert cell.p_value == pytest.approx(wilcoxon(pooled_diffs("lrelu", scale, dataset)).pvalue)
+            assert cell.p_value < 0.05
+
+
+def test_symmetric_noise_has_ci_around_zero_and_large_p(cells: dict) -> None:
+    cell = cells[(2, "Set5", "swish")]
+    assert cell.dpsnr == pytest.approx(0.0, abs=1e-9)
+    assert cell.ci_low < 0 < cell.ci_high
+    assert cell.p_value > 0.5
+    assert cell.p_value == pytest.approx(wilcoxon(pooled_diffs("swish", 2, "Set5")).pvalue)
+
+
+def test_seed_spread_matches_numpy_ddof1(sweep: Path, cells: dict) -> None:
+    for scale in SCALES:
+        for act in OFFSETS:
+            jobs = [json.loads(p.read_text()) for p in sweep.glob("*/results.json")]
+            mine = [j for j in jobs if j["activation"] == act and j["scale"] == scale]
+            psnr = [j["metrics"]["Set5"]["psnr_y"] for j in mine]
+            ssim = [j["metrics"]["Set5"]["ssim_y"] for j in mine]
+            cell = cells[(scale, "Set5", act)]
+            assert cell.n_seeds == 2
+            assert cell.psnr_mean_std == pytest.approx((np.mean(psnr), np.std(psnr, ddof=1)))
+            assert cell.ssim_mean_std == pytest.approx((np.mean(ssim), np.std(ssim, ddof=1)))
+    # mish is 0.2 dB below ReLU at seed 0 and 0.1 dB at seed 1: the pooled mean is -0.15.
+    assert cells[(4, "Set14", "mish")].dpsnr == pytest.approx(-0.15)
+
+
+def test_percent_change_is_relative_to_relu(cells: dict, report: tuple[Path, str]) -> None:
+    relu, mish = cells[(2, "Set14", "relu")], cells[(2, "Set14", "mish")]
+    expected = (mish.psnr_mean_std[0] - relu.psnr_mean_std[0]) / relu.psnr_mean_std[0] * 100
+    assert mish.pct_psnr == pytest.approx(expected)
+    expected_ssim = (mish.ssim_mean_std[0] - relu.ssim_mean_std[0]) / relu.ssim_mean_std[0] * 100
+    assert mish.pct_ssim == pytest.approx(expected_ssim)
+    assert f"({expected:+.2f}% / {expected_ssim:+.2f}%)" in report[1]
+    assert math.isnan(relu.pct_psnr)
+
+
+def test_csv_has_the_exact_columns_and_one_row_per_cell(report: tuple[Path, str], cells: dict) -> None:
+    path = report[0] / "table1.csv"
+    with path.open() as f:
+        assert next(csv.reader(f)) == list(CSV_COLUMNS)
+    rows = read_csv(path)
+    assert len(rows) == len(SCALES) * len(SETS) * len(OFFSETS)
+    # Sets in the paper's order, activations relu, lrelu, swish, mish.
+    assert [(r["dataset"], r["activation"]) for r in rows[:5]] == [
+        ("Set5", "relu"),
+        ("Set5", "lrelu"),
+        ("Set5", "swish"),
+        ("Set5", "mish"),
+        ("Set14", "relu"),
+    ]
+    relu = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("2", "Set5", "relu"))
+    assert relu["dpsnr_vs_relu"] == relu["p_value"] == relu["dpsnr_ci_low"] == ""
+    lrelu = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("4", "Set5", "lrelu"))
+    assert float(lrelu["dpsnr_vs_relu"]) == pytest.approx(0.1)
+    assert float(lrelu["psnr_std"]) == pytest.approx(cells[(4, "Set5", "lrelu")].psnr_mean_std[1])
+    assert lrelu["n_seeds"] == "2"
+
+
+def test_markdown_states_metric_seeds_legend_and_best(report: tuple[Path, str]) -> None:
+    text = (report[0] / "table1.md").read_text()
+    assert text in report[1]
+    assert "Y-channel PSNR" in text
+    assert "2 seeds per cell (seeds 0, 1)" in text
+    assert "* p < 0.05" in text
+    # lrelu is best in every row: its PSNR is bold, and it is significant.
+    row = next(line for line in text.splitlines() if line.startswith("| x2 | Set5 |"))
+    assert row.split(" | ")[3].startswith("**")
+    assert row.split(" | ")[3].endswith(")*")
+    assert "±" in row
+    tex = (report[0] / "table1.tex").read_text()
+    assert r"\toprule" in tex and r"\textbf{" in tex and r"$\pm$" in tex
+
+
+def test_paper_comparison(report: tuple[Path, str]) -> None:
+    directory, out = report
+    assert "38.19" in out and "38.19" in (directory / "table1.md").read_text()
+    rows = read_csv(directory / "paper_comparison.csv")
+    relu = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("2", "Set5", "relu"))
+    assert float(relu["psnr_paper"]) == 38.19
+    # The paper's convention is Y PSNR with RGB SSIM; make_job puts RGB SSIM 0.01 below Y SSIM.
+    assert float(relu["psnr_diff"]) == pytest.approx(float(relu["psnr_ours"]) - 38.19)
+    assert float(relu["ssim_ours"]) == pytest.approx(
+        np.mean([relu_image(2, "Set5", s, i)[1] for s in SEEDS for i in range(5)]) - 0.01
+    )
+
+
+def test_plots_are_png_files(report: tuple[Path, str]) -> None:
+    for name in ("activations.png", "delta_psnr.png", "training_curves.png"):
+        path = report[0] / name
+        assert path.stat().st_size > 5_000, name
+        with Image.open(path) as image:
+            assert image.format == "PNG"
+            assert image.width > 300
+
+
+def test_training_curves_are_skipped_without_history(tmp_path: Path) -> None:
+    build_sweep(tmp_path, with_history=False)
+    code, out, _ = run_main([str(tmp_path), "--out", str(tmp_path / "elsewhere")])
+    assert code == 0
+    assert "skipped training_curves.png" in out
+    assert (tmp_path / "elsewhere" / "activations.png").is_file()
+    assert (tmp_path / "elsewhere" / "delta_psnr.png").is_file()
+    assert not (tmp_path / "elsewhere" / "training_curves.png").exists()
+
+
+def test_diverged_and_unfinished_are_reported_and_excluded(tmp_path: Path) -> None:
+    for seed in SEEDS:
+        for act in ("relu", "lrelu"):
+            write_job(tmp_path, f"{act}{seed}", make_job(act, 2, seed, activation_images(act, 2, seed)))
+    # A diverged run may still carry finite (bad) numbers: they must not reach the mean.
+    diverged = make_job("lrelu", 2, 2, {"Set5": {name: (5.0, 0.1) for name in IMAGES}}, status="diverged")
+    diverged_dir = write_job(tmp_path, "lrelu2", diverged)
+    unfinished_dir = write_unfinished(tmp_path, "lrelu3", "lrelu", 2, 3)
+
+    (section,) = summarize(collect([tmp_path])).sections
+    cell = section.cells[(2, "Set5", "lrelu")]
+    assert cell.n_seeds == 2
+    assert cell.seeds == (0, 1)
+    assert cell.dpsnr == pytest.approx(0.1)
+
+    code, out, _ = run_main([str(tmp_path)])
+    assert code == 0
+    assert "diverged (1/4 seeds), unfinished (1/4 seeds)" in out
+    assert str(diverged_dir) in out and "diverged at step 1234" in out
+    assert str(unfinished_dir) in out
+    assert "never averaged in" in out
+    row = next(r for r in read_csv(tmp_path / "report" / "table1.csv") if r["activation"] == "lrelu")
+    assert row["n_seeds"] == "2"
+
+
+def test_all_seeds_diverged_cell_says_so(tmp_path: Path) -> None:
+    write_job(tmp_path, "relu", make_job("relu", 4, 0, activation_images("relu", 4, 0)))
+    write_job(tmp_path, "mish", make_job("mish", 4, 0, {}, status="diverged"))
+    code, out, _ = run_main([str(tmp_path)])
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("| x4 | Set5 |"))
+    assert row.endswith("| diverged (1/1 seeds) |")
+    # One seed: no ± anywhere, and an empty std in the CSV.
+    assert "±" not in row
+    relu = next(r for r in read_csv(tmp_path / "report" / "table1.csv") if r["activation"] == "relu")
+    assert relu["psnr_std"] == "" and relu["n_seeds"] == "1"
+
+
+def test_unfinished_job_takes_the_label_of_its_finished_siblings(tmp_path: Path) -> None:
+    images = activation_images("lrelu", 2, 0)
+    job = make_job("lrelu(0.2)", 2, 0, images, activation_params={"negative_slope": 0.2})
+    job["config"]["activation"] = {"name": "lrelu", "negative_slope": 0.2}
+    write_job(tmp_path, "done", job)
+    path = tmp_path / "running" / ".hydra"
+    path.mkdir(parents=True)
+    (path / "config.yaml").write_text(
+        "activation:\n  name: lrelu\n  negative_slope: 0.2\nmodel:\n  name: edsr_baseline\nscale: 2\nseed: 1\n"
+    )
+    unfinished = next(j for j in collect([tmp_path]) if j.status == "unfinished")
+    assert unfinished.activation == "lrelu(0.2)"
+    assert (unfinished.scale, unfinished.seed, unfinished.model) == (2, 1, "edsr_baseline")
+
+
+def test_mixed_presets_get_their_own_sections_and_a_model_column(tmp_path: Path) -> None:
+    for model in ("edsr", "edsr_baseline"):
+        for act in ("relu", "swish"):
+            write_job(tmp_path, f"{model}_{act}", make_job(act, 2, 0, activation_images(act, 2, 0), model=model))
+    write_job(tmp_path, "bicubic", make_job(None, 2, 0, {"Set5": {"img0": (33.66, 0.9299)}}, model="bicubic"))
+    summary = summarize(collect([tmp_path]))
+    assert [s.model for s in summary.sections] == ["edsr", "edsr_baseline"]
+    assert all(s.activations == ["bicubic", "relu", "swish"] for s in summary.sections)
+    code, out, _ = run_main([str(tmp_path)])
+    assert code == 0
+    assert "## Model `edsr`" in out and "## Model `edsr_baseline`" in out
+    assert "| Scale | Set | Bicubic | ReLU | Swish |" in out
+    rows = read_csv(tmp_path / "report" / "table1.csv")
+    assert list(rows[0]) == ["model", *CSV_COLUMNS]
+    assert {r["model"] for r in rows} == {"edsr", "edsr_baseline"}
+    bicubic = next(r for r in rows if r["activation"] == "bicubic" and r["dataset"] == "Set5")
+    assert float(bicubic["psnr_mean"]) == 33.66 and bicubic["dpsnr_vs_relu"] == ""
+
+
+def test_rgb_metric_reads_rgb_values(sweep: Path, cells: dict) -> None:
+    (section,) = summarize(collect([sweep]), "psnr_rgb", "ssim_rgb").sections
+    rgb, y = section.cells[(2, "Set5", "relu")], cells[(2, "Set5", "relu")]
+    assert rgb.psnr_mean_std[0] == pytest.approx(y.psnr_mean_std[0] - 1.0)
+    assert section.cells[(2, "Set5", "lrelu")].dpsnr == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("setup", ["empty", "only_unfinished", "missing"])
+def test_no_results_is_a_one_line_error(tmp_path: Path, setup: str) -> None:
+    target = tmp_path / "sweep"
+    if setup != "missing":
+        target.mkdir()
+    if setup == "only_unfinished":
+        write_unfinished(target, "0", "relu", 2, 0)
+    code, out, err = run_main([str(target)])
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("error: ")
+    if setup != "missing":
+        assert f"no results.json found under {target}; run a sweep first: python -m src.train -m" in err
+
+
+def test_identical_runs_report_why_there_is_no_p_value(tmp_path: Path) -> None:
+    for act in ("relu", "gelu"):
+        write_job(tmp_path, act, make_job(act, 2, 0, activation_images("relu", 2, 0)))
+    code, out, _ = run_main([str(tmp_path)])
+    assert code == 0
+    assert "+0.000 [+0.000, +0.000] p=n/a (all paired differences are zero) (n=5)" in out
+    row = next(r for r in read_csv(tmp_path / "report" / "table1.csv") if r["activation"] == "gelu")
+    assert row["p_value"] == "" and float(row["dpsnr_vs_relu"]) == 0.0

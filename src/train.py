@@ -26,14 +26,15 @@ def job_identity(cfg: DictConfig) -> dict[str, Any]:
     from src.models.activations import activation_label
 
     params = OmegaConf.to_container(cfg.activation.params, resolve=True) if cfg.activation.params else {}
+    seed = cfg.get("seed")
     label = activation_label(cfg.activation.name, **params)
     return {
         "model": cfg.model.name,
         "activation": label,
         "activation_params": params,
         "scale": int(cfg.scale),
-        "seed": int(cfg.seed),
-        "name": f"{cfg.model.name}-{label}-x{cfg.scale}-s{cfg.seed}",
+        "seed": None if seed is None else int(seed),
+        "name": f"{cfg.model.name}-{label}-x{cfg.scale}" + ("" if seed is None else f"-s{seed}"),
     }
 
 

@@ -36,6 +36,7 @@ class SRDataModule(pl.LightningDataModule):
         pin_memory: bool | None = None,
         cache_dir: str | None = None,
         max_pixels: int | None = DEFAULT_MAX_PIXELS,
+        bundled: str | None = None,
     ):
         super().__init__()
         if scale not in SUPPORTED_SCALES:
@@ -47,9 +48,17 @@ class SRDataModule(pl.LightningDataModule):
         self.num_workers, self.augment, self.pin_memory = num_workers, augment, pin_memory
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.max_pixels = max_pixels
+        self.bundled = bundled
         self.train_data: TrainPatches | None = None
         self.val_data: list[EvalImages] = []
         self.test_data: list[EvalImages] = []
+
+    def prepare_data(self) -> None:
+        """A bundled data set (`data.bundled`) is written to `data_dir` once, on rank 0, before any reads."""
+        if self.bundled:
+            from src.data.demo import build_bundled
+
+            build_bundled(self.bundled, self.data_dir)
 
     def _eval_sets(self, names: Sequence[str], limit: int | None) -> list[EvalImages]:
         return [EvalImages(name, self._pairs(name, "valid", limit)) for name in names]

@@ -34,5 +34,11 @@ lint: install  ## ruff
 data: install  ## download DIV2K and the benchmark sets into DATA_DIR (resumable, verified)
 	$(BIN)/python -m src.data.download --data-dir $(DATA_DIR)
 
+bench: install  ## CPU benchmarks: side-by-side ratios, written to benchmarks/results.json
+	$(BIN)/python -m benchmarks.run
+
+bench-gpu: install  ## GPU training throughput and model FLOP utilisation of EDSR full (needs CUDA)
+	$(BIN)/python -m benchmarks.gpu
+
 clean:  ## remove outputs of local runs (not data, not the venv)
 	rm -rf outputs multirun .pytest_cache .ruff_cache

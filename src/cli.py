@@ -20,10 +20,21 @@ def user_errors_exit(fn: Callable[..., T]) -> Callable[..., T]:
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except UserError as err:
-            if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        except Exception as err:
+            user_error = _user_error(err)
+            if user_error is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
-            print(f"error: {err}", file=sys.stderr, flush=True)
+            print(f"error: {user_error}", file=sys.stderr, flush=True)
             raise SystemExit(2) from None
 
     return wrapper
+
+
+def _user_error(err: BaseException | None) -> UserError | None:
+    """The UserError behind `err`, also when Hydra's instantiate wrapped it in its own exception."""
+    seen = 0
+    while err is not None and seen < 10:
+        if isinstance(err, UserError):
+            return err
+        err, seen = err.__cause__ or err.__context__, seen + 1
+    return None

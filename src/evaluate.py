@@ -19,7 +19,7 @@ from src.results import make_results, write_results
 log = logging.getLogger(__name__)
 
 
-def _device(spec: str) -> torch.device:
+def pick_device(spec: str) -> torch.device:
     return torch.device("cuda" if spec == "auto" and torch.cuda.is_available() else "cpu" if spec == "auto" else spec)
 
 
@@ -41,29 +41,40 @@ def build_model(cfg: DictConfig) -> torch.nn.Module:
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    from src.data.datamodule import SUPPORTED_SCALES
+    from src.data.layout import check_scale
     from src.models.edsr import count_trainable
     from src.scoring import format_table, score_sets
     from src.train import job_identity
 
-    if cfg.scale not in SUPPORTED_SCALES:
-        raise UserError(f"unsupported scale {cfg.scale}: use scale=2, 3 or 4")
+    check_scale(int(cfg.scale))
     if cfg.data.get("bundled"):
         from src.data.demo import build_bundled
 
         build_bundled(cfg.data.bundled, Path(cfg.paths.data_dir))
-    device = _device(str(cfg.device))
+    device = pick_device(str(cfg.device))
     net = build_model(cfg).to(device)
     identity = job_identity(cfg)
     if cfg.model.name == "bicubic":
         identity |= {"activation": None, "activation_params": {}, "name": f"bicubic-x{cfg.scale}"}
     metrics = score_sets(
-        net, Path(cfg.paths.data_dir), list(cfg.data.test_sets), int(cfg.scale), tile=cfg.tile,
-        tile_overlap=int(cfg.tile_overlap), self_ensemble=bool(cfg.self_ensemble), device=device,
-        cache_dir=Path(cfg.data.cache_dir) if cfg.data.cache_dir else None, progress=log.info,
+        net,
+        Path(cfg.paths.data_dir),
+        list(cfg.data.test_sets),
+        int(cfg.scale),
+        tile=cfg.tile,
+        tile_overlap=int(cfg.tile_overlap),
+        self_ensemble=bool(cfg.self_ensemble),
+        device=device,
+        cache_dir=Path(cfg.data.cache_dir) if cfg.data.cache_dir else None,
+        progress=log.info,
     )
     results = make_results(
-        **identity, status="finished", params=count_trainable(net), world_size=1, train=None, metrics=metrics,
+        **identity,
+        status="finished",
+        params=count_trainable(net),
+        world_size=1,
+        train=None,
+        metrics=metrics,
         config=OmegaConf.to_container(cfg, resolve=True),
     )
     out = Path(cfg.paths.output_dir)

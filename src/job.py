@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,10 @@ from src.module import SRModule
 from src.results import make_results, write_results
 
 log = logging.getLogger(__name__)
+
+# Our sampler derives every sample from the optimiser step (src/data/datasets.py:StepSampler), so a mid-epoch
+# resume is exact and Lightning's warning about non-resumable dataloaders does not apply.
+warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
 
 
 def _sweep_group() -> str | None:

@@ -52,7 +52,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     out = Path(cfg.paths.output_dir)
     done = out / RESULTS_FILE
     if done.exists() and not cfg.get("force", False):
-        log.info("skipping %s: %s exists (force=true redoes the job)", out, RESULTS_FILE)
+        # stdout, not the job's log file: a finished job's files stay untouched.
+        print(f"skipping {out}: {RESULTS_FILE} exists (force=true redoes the job)", flush=True)
         return read_results(done)
     if cfg.get("force", False) and is_rank_zero_process() and not externally_launched():
         _archive_previous(out)

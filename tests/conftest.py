@@ -35,3 +35,11 @@ def _isolated_caches(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.setenv("WANDB_DIR", str(tmp_path_factory.getbasetemp() / "wandb"))
+
+
+@pytest.fixture(scope="session")
+def data_root(benchmark_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root in the official layouts: 3 DIV2K-style training PNGs (no LR folder) and benchmark/Set5."""
+    from tests.helpers import make_data_root
+
+    return make_data_root(tmp_path_factory.mktemp("data") / "root", benchmark_dir)

@@ -36,3 +36,14 @@ def run_cli(
         text=True,
         timeout=timeout,
     )
+
+
+def compose_config(config_name: str, *overrides: str):
+    """The config an entry point would get, composed in-process (faster than a CLI run); set
+    `paths.output_dir=...` in the overrides, since Hydra's runtime dir does not exist here."""
+    from hydra import compose, initialize_config_dir
+
+    import src.config  # noqa: F401  (resolvers)
+
+    with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
+        return compose(config_name=config_name, overrides=list(overrides))

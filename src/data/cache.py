@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.data.images import DEFAULT_MAX_PIXELS, read_image
+from src.data.images import DEFAULT_MAX_PIXELS, check_pixels, read_image
 
 
 def default_cache_dir() -> Path:
@@ -59,4 +59,7 @@ def cached_array(
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-    return np.load(target, mmap_mode="r")
+    array = np.load(target, mmap_mode="r")
+    if variant == "decoded":  # the limit holds for cached images too, whatever limit built the cache
+        check_pixels(path, array.shape[1], array.shape[0], max_pixels)
+    return array

@@ -11,10 +11,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from src.data.datasets import EvalImages, StepSampler, TrainPatches, load_pairs
 from src.data.images import DEFAULT_MAX_PIXELS
-from src.data.layout import set_dirs
-from src.errors import UserError
-
-SUPPORTED_SCALES = (2, 3, 4)
+from src.data.layout import check_scale, set_dirs
 
 
 class SRDataModule(pl.LightningDataModule):
@@ -39,8 +36,7 @@ class SRDataModule(pl.LightningDataModule):
         bundled: str | None = None,
     ):
         super().__init__()
-        if scale not in SUPPORTED_SCALES:
-            raise UserError(f"unsupported scale {scale}: use scale=2, 3 or 4")
+        check_scale(scale)
         self.data_dir, self.scale, self.seed = Path(data_dir), scale, seed
         self.train_set, self.train_images = train_set, train_images
         self.val_sets, self.val_images, self.test_sets = list(val_sets), val_images, list(test_sets)
@@ -84,6 +80,9 @@ class SRDataModule(pl.LightningDataModule):
             return self.trainer.global_rank, self.trainer.world_size
         return 0, 1
 
+    def _global_step(self) -> int:
+        return self.trainer.global_step if self.trainer is not None else 0
+
     def _loader_kwargs(self) -> dict:
         workers = self.num_workers
         pin = torch.cuda.is_available() if self.pin_memory is None else self.pin_memory
@@ -92,7 +91,8 @@ class SRDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         assert self.train_data is not None
         rank, world = self._world()
-        sampler = StepSampler(self.steps_per_epoch * self.batch_size * world, rank, world)
+        length = self.steps_per_epoch * self.batch_size * world
+        sampler = StepSampler(length, self.batch_size, self._global_step, rank, world)
         return DataLoader(self.train_data, self.batch_size, sampler=sampler, drop_last=True, **self._loader_kwargs())
 
     def _eval_loaders(self, sets: list[EvalImages]) -> list[DataLoader]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,9 @@ def load_pairs(
 
 def to_tensor(img: np.ndarray, channels: int | None = None) -> torch.Tensor:
     """(H, W, C) uint8 -> (C, H, W) float32 in [0, 255]; grey repeated to `channels` (the network is RGB)."""
-    t = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float()
+    arr = np.ascontiguousarray(img)
+    # Cached images are read-only memmaps; torch wants memory it may write, so read this view into RAM.
+    t = torch.from_numpy(arr if arr.flags.writeable else arr.copy()).permute(2, 0, 1).float()
     if channels is not None and t.shape[0] != channels:
         t = t.expand(channels, -1, -1).contiguous()
     return t
@@ -119,23 +122,22 @@ class TrainPatches(Dataset):
 
 
 class StepSampler(Sampler[int]):
-    """Global sample indices for one epoch of `length` samples, split over DDP ranks by striding.
+    """Global sample indices for the next `length` samples, split over DDP ranks by striding.
 
-    Epoch e yields e*length ... (e+1)*length - 1; Lightning calls `set_epoch`, so no state needs saving to
-    resume at an epoch boundary.
+    Indices continue from the optimiser step the run is at (`start_step()`), so the sample stream is a pure
+    function of the step: a run resumed from any checkpoint, even mid-epoch, sees exactly the batches an
+    uninterrupted run would.
     """
 
-    def __init__(self, length: int, rank: int = 0, world_size: int = 1):
-        self.length, self.rank, self.world_size, self.epoch = length, rank, world_size, 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def __init__(self, length: int, batch_size: int, start_step: Callable[[], int], rank: int = 0, world_size: int = 1):
+        self.length, self.batch_size, self.start_step = length, batch_size, start_step
+        self.rank, self.world_size = rank, world_size
 
     def __len__(self) -> int:
         return self.length // self.world_size
 
-    def __iter__(self):
-        start = self.epoch * self.length
+    def __iter__(self) -> Iterator[int]:
+        start = self.start_step() * self.batch_size * self.world_size
         return iter(range(start + self.rank, start + self.length, self.world_size)[: len(self)])
 
 

@@ -26,6 +26,15 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
 
 
+def check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -> None:
+    """Refuse an image larger than `max_pixels` before it is decoded (decompression-bomb guard)."""
+    if max_pixels is not None and width * height > max_pixels:
+        raise ImageError(
+            f"{path}: {width}x{height} = {width * height} pixels is over the limit of {max_pixels} "
+            "(decompression-bomb guard); raise data.max_pixels if the image is genuine"
+        )
+
+
 def read_image(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode `path` to an (H, W, C) uint8 array with C = 1 (grey) or 3 (RGB).
 
@@ -38,11 +47,7 @@ def read_image(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.nd
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             Image.MAX_IMAGE_PIXELS = None
             with Image.open(path) as im:
-                if max_pixels is not None and im.width * im.height > max_pixels:
-                    raise ImageError(
-                        f"{path}: {im.width}x{im.height} = {im.width * im.height} pixels is over the limit of "
-                        f"{max_pixels} (decompression-bomb guard); raise data.max_pixels if the image is genuine"
-                    )
+                check_pixels(path, im.width, im.height, max_pixels)
                 im.load()
                 if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                     arr = (np.asarray(im, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from src.errors import UserError
 
+SUPPORTED_SCALES = (2, 3, 4)
+
 GET_DATA = "get the data with `make data` (python -m src.data.download --data-dir DIR) or set paths.data_dir"
 
 
@@ -32,3 +34,9 @@ def set_dirs(data_dir: Path, name: str, scale: int, split: str = "valid") -> Set
 def require_dir(path: Path, what: str) -> None:
     if not Path(path).is_dir():
         raise UserError(f"{what} not found: {path} does not exist; {GET_DATA}")
+
+
+def check_scale(scale: int) -> None:
+    """The scales EDSR's upsampler and the standard LR sets (X2, X3, X4) exist for."""
+    if scale not in SUPPORTED_SCALES:
+        raise UserError(f"unsupported scale {scale}: use scale=2, 3 or 4")

@@ -1,0 +1,216 @@
+"""Resume, skip-if-done, divergence, bad input and unsafe checkpoints, through the real CLIs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tests.helpers import PROJECT_ROOT, make_data_root, run_cli
+
+pytestmark = pytest.mark.slow
+
+SMOKE = ("experiment=smoke", "data.test_sets=[Set5]")
+
+
+def _snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
+    """Bytes and mtime of every file below `directory`, except Hydra's own per-launch records."""
+    return {
+        str(p.relative_to(directory)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and ".hydra" not in p.parts
+    }
+
+
+def test_a_killed_job_resumes_and_ends_as_an_uninterrupted_one(data_root: Path, tmp_path: Path) -> None:
+    args = [*SMOKE, f"paths.data_dir={data_root}", "trainer.deterministic=true", "trainer.max_steps=40", "logger=csv"]
+    straight = tmp_path / "straight"
+    assert run_cli("src.train", *args, f"hydra.run.dir={straight}").returncode == 0
+    resumed = tmp_path / "resumed"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "src.train", *args, f"hydra.run.dir={resumed}"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    ckpt = resumed / "checkpoints" / "last.ckpt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ckpt.exists() and not (resumed / "results.json").exists(), "the job was not killed mid-run"
+    step_at_kill = torch.load(ckpt, weights_only=True)["global_step"]
+    assert 0 < step_at_kill < 40
+    again = run_cli("src.train", *args, f"hydra.run.dir={resumed}")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "resuming from" in again.stdout
+    a = json.loads((straight / "results.json").read_text())
+    b = json.loads((resumed / "results.json").read_text())
+    assert b["train"]["steps"] == 40
+    assert b["metrics"]["Set5"]["images"] == a["metrics"]["Set5"]["images"]
+    assert b["history"]["train/loss"] == a["history"]["train/loss"]
+
+
+def test_a_sweep_run_again_skips_finished_jobs_and_force_redoes_them(data_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    args = ["-m", "activation=relu,mish", *SMOKE, f"paths.data_dir={data_root}", f"hydra.sweep.dir={out}"]
+    assert run_cli("src.train", *args).returncode == 0
+    before = {job: _snapshot(job) for job in sorted(out.glob("[0-9]*"))}
+    assert len(before) == 2
+    again = run_cli("src.train", *args)
+    assert again.returncode == 0
+    assert again.stdout.count("skipping") == 2
+    assert {job: _snapshot(job) for job in sorted(out.glob("[0-9]*"))} == before
+    forced = run_cli("src.train", *args[:-1], f"hydra.sweep.dir={out}", "force=true")
+    assert forced.returncode == 0
+    for job in before:
+        kept = list(job.glob("results.json.before-*"))
+        assert len(kept) == 1 and kept[0].read_bytes() == before[job]["results.json"][0]
+        assert (job / "results.json").stat().st_mtime_ns > before[job]["results.json"][1]
+
+
+def test_a_diverged_job_is_recorded_and_the_sweep_goes_on(data_root: Path, tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    proc = run_cli(
+        "src.train",
+        "-m",
+        "optim.lr=1e-3,1e12",
+        *SMOKE,
+        f"paths.data_dir={data_root}",
+        f"hydra.sweep.dir={out}",
+        "logger=none",
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = {
+        json.loads(p.read_text())["config"]["optim"]["lr"]: json.loads(p.read_text())
+        for p in out.glob("*/results.json")
+    }
+    assert results[1e-3]["status"] == "finished"
+    diverged = results[1e12]
+    assert diverged["status"] == "diverged" and diverged["metrics"] == {}
+    assert isinstance(diverged["diverged_at_step"], int) and diverged["diverged_at_step"] < 8
+    assert "non-finite loss" in proc.stdout
+
+
+def _one_line_error(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr[-2000:]
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+
+
+def test_missing_and_empty_data_dirs_say_where_and_how_to_get_data(tmp_path: Path) -> None:
+    proc = run_cli("src.train", *SMOKE, f"paths.data_dir={tmp_path / 'nowhere'}", f"hydra.run.dir={tmp_path / 'a'}")
+    _one_line_error(proc, str(tmp_path / "nowhere"), "make data")
+    (tmp_path / "empty" / "DIV2K" / "DIV2K_train_HR").mkdir(parents=True)
+    proc = run_cli("src.train", *SMOKE, f"paths.data_dir={tmp_path / 'empty'}", f"hydra.run.dir={tmp_path / 'b'}")
+    _one_line_error(proc, "no images", "make data")
+
+
+def test_a_corrupt_image_is_named(benchmark_dir: Path, tmp_path: Path) -> None:
+    root = make_data_root(tmp_path / "root", benchmark_dir)
+    bad = root / "DIV2K" / "DIV2K_train_HR" / "zebra.png"
+    bad.write_bytes(bad.read_bytes()[:2000])  # truncated
+    proc = run_cli("src.train", *SMOKE, f"paths.data_dir={root}", f"hydra.run.dir={tmp_path / 'run'}")
+    _one_line_error(proc, "zebra.png", "corrupt or truncated")
+
+
+def test_an_image_over_the_pixel_limit_is_refused(data_root: Path, tmp_path: Path) -> None:
+    proc = run_cli(
+        "src.train", *SMOKE, f"paths.data_dir={data_root}", "data.max_pixels=1000", f"hydra.run.dir={tmp_path}"
+    )
+    _one_line_error(proc, "decompression-bomb", "data.max_pixels")
+
+
+def test_an_unsupported_scale_is_refused(data_root: Path, tmp_path: Path) -> None:
+    proc = run_cli("src.train", *SMOKE, "scale=5", f"paths.data_dir={data_root}", f"hydra.run.dir={tmp_path}")
+    _one_line_error(proc, "unsupported scale 5", "scale=2, 3 or 4")
+
+
+def test_an_unknown_activation_lists_the_choices(data_root: Path, tmp_path: Path) -> None:
+    proc = run_cli("src.train", *SMOKE, "activation=tanhh", f"paths.data_dir={data_root}", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "Could not find 'activation/tanhh'" in proc.stderr and "mish" in proc.stderr
+
+
+def test_a_checkpoint_that_does_not_fit_names_the_differences_and_overwrites_nothing(
+    benchmark_dir: Path, tmp_path: Path
+) -> None:
+    from src.models.edsr import EDSR
+
+    ckpt = tmp_path / "x2.pt"
+    torch.save(EDSR(2).state_dict(), ckpt)
+    out = tmp_path / "eval"
+    out.mkdir()
+    (out / "results.json").write_text("{}")
+    proc = run_cli(
+        "src.evaluate",
+        "scale=4",
+        f"ckpt={ckpt}",
+        f"paths.data_dir={benchmark_dir.parent}",
+        "data.test_sets=[Set5]",
+        f"hydra.run.dir={out}",
+    )
+    _one_line_error(proc, "does not fit the model", "tail.0.2.weight", "scale=")
+    assert (out / "results.json").read_text() == "{}"
+
+
+class _Payload:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_malicious_pickle_checkpoint_is_refused_and_does_not_run(benchmark_dir: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "evil.pt"
+    torch.save({"state_dict": _Payload(marker)}, evil)
+    proc = run_cli(
+        "src.evaluate",
+        f"ckpt={evil}",
+        f"paths.data_dir={benchmark_dir.parent}",
+        "data.test_sets=[Set5]",
+        f"hydra.run.dir={tmp_path / 'eval'}",
+    )
+    _one_line_error(proc, "refused to load", str(evil))
+    assert not marker.exists()
+
+
+def test_wandb_failure_falls_back_to_local_logging(data_root: Path, tmp_path: Path) -> None:
+    env = {"WANDB_MODE": "online", "HOME": str(tmp_path), "WANDB_API_KEY": ""}
+    proc = run_cli("src.train", *SMOKE, f"paths.data_dir={data_root}", f"hydra.run.dir={tmp_path / 'run'}", env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "W&B unavailable" in proc.stdout + proc.stderr
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["status"] == "finished"
+    assert list((tmp_path / "run" / "csv").rglob("metrics.csv"))
+
+
+def test_grey_and_rgba_images_are_handled(benchmark_dir: Path, tmp_path: Path) -> None:
+    root = make_data_root(tmp_path / "root", benchmark_dir)
+    train = root / "DIV2K" / "DIV2K_train_HR"
+    Image.open(train / "baboon.png").convert("L").save(train / "baboon.png")
+    Image.open(train / "comic.png").convert("RGBA").save(train / "comic.png")
+    baby = root / "benchmark" / "Set5" / "HR" / "baby.png"
+    rgba = np.dstack([np.asarray(Image.open(baby)), np.full((512, 512), 128, np.uint8)])
+    Image.fromarray(rgba).save(baby)
+    (root / "benchmark" / "Set5" / "LR_bicubic" / "X2" / "babyx2.png").unlink()
+    proc = run_cli("src.train", *SMOKE, f"paths.data_dir={root}", f"hydra.run.dir={tmp_path / 'run'}", "logger=none")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert set(res["metrics"]["Set5"]["images"]) == {"baby", "bird", "butterfly", "head", "woman"}

@@ -14,7 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from src import fast_path
 from src.launch import is_rank_zero_process
-from src.loggers import build_loggers, finish, log_config
+from src.loggers import build_loggers, finish, log_config, log_test_table
 from src.models.edsr import count_trainable
 from src.models.weights import init_from, read_state_dict
 from src.module import SRModule
@@ -121,9 +121,11 @@ def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[s
             history=module.history,
             config=OmegaConf.to_container(cfg, resolve=True),
         )
+        log_test_table(loggers, module.test_results)
         summary = {
             "params": results["params"],
             "status": status,
+            **{f"train/{k}": v for k, v in results["train"].items() if v is not None},
             **{f"test/{s}/{k}": v for s, m in module.test_results.items() for k, v in m.items() if k != "images"},
         }
         if trainer.is_global_zero:

@@ -60,6 +60,20 @@ def log_config(loggers: list[Logger], cfg: DictConfig) -> None:
         _safely(logger.log_hyperparams, resolved)
 
 
+def log_test_table(loggers: list[Logger], metrics: dict[str, dict[str, Any]]) -> None:
+    """The per-image test scores as a W&B table (set, image, the four metrics)."""
+    from src.metrics import METRICS
+
+    rows = [
+        [name, image, *(values[k] for k in METRICS)]
+        for name, result in metrics.items()
+        for image, values in result["images"].items()
+    ]
+    for logger in loggers:
+        if hasattr(logger, "log_table") and rows:
+            _safely(logger.log_table, "test/per_image", ["set", "image", *METRICS], rows)
+
+
 def finish(loggers: list[Logger], summary: dict[str, Any]) -> None:
     """Put the job's headline numbers in the W&B summary and close the run (one run per job, even under -m)."""
     for logger in loggers:

@@ -138,13 +138,17 @@ class SRModule(pl.LightningModule):
         return loss
 
     # -- evaluation ----------------------------------------------------------------------------------------
-    def _eval_step(self, scores: nn.ModuleList, names: list[str], batch, dataloader_idx: int) -> None:
+    def _eval_step(self, scores: nn.ModuleList, names: list[str], batch, dataloader_idx: int) -> torch.Tensor:
         index, lr, hr = batch
         sr = super_resolve(self, lr, self.scale, self.eval_tile, self.eval_tile_overlap)
         scores[dataloader_idx].update(index, score(sr, hr, shave_for(names[dataloader_idx], self.scale)))
+        return sr
 
-    def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
-        self._eval_step(self.val_scores, [d.name for d in self.trainer.datamodule.val_data], batch, dataloader_idx)
+    def validation_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        """Returns the SR image for callbacks (W&B crops); Lightning keeps no reference to it."""
+        return self._eval_step(
+            self.val_scores, [d.name for d in self.trainer.datamodule.val_data], batch, dataloader_idx
+        )
 
     def test_step(self, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._eval_step(self.test_scores, [d.name for d in self.trainer.datamodule.test_data], batch, dataloader_idx)

@@ -62,4 +62,6 @@ def test_each_job_has_exactly_one_offline_wandb_run_with_its_config_and_psnr(swe
         assert run["config"]["scale"] == res["scale"]
         assert run["summary"]["test/Set5/psnr_y"] == pytest.approx(res["metrics"]["Set5"]["psnr_y"])
         assert run["group"] == sweep.name and res["activation"] in run["tags"]
-        assert "val/Set5/psnr_y" in run["history_keys"]
+        assert {"val/Set5/psnr_y", "val/crops/filenames", "train/loss"} <= run["history_keys"]
+        assert run["summary"]["params"] == res["params"] and run["summary"]["train/samples_per_second"] > 0
+        assert run["summary"]["test/per_image/nrows"] == 5

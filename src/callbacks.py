@@ -1,0 +1,65 @@
+"""Lightning callbacks of ours: W&B image panels of validation crops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning.pytorch as pl
+import numpy as np
+import torch
+from lightning.pytorch.loggers import WandbLogger
+
+from src.metrics import quantize
+
+
+def crop_panel(lr: torch.Tensor, sr: torch.Tensor, hr: torch.Tensor, scale: int, size: int) -> np.ndarray:
+    """A centre crop side by side: MATLAB bicubic of the LR | SR | HR, (size, 3 * size, 3) uint8."""
+    from src.data.imresize import imresize_tensor
+
+    h, w = sr.shape[-2:]
+    size = min(size - size % scale, h - h % scale, w - w % scale)
+    y0, x0 = ((h - size) // 2) // scale * scale, ((w - size) // 2) // scale * scale
+    lr_crop = lr[..., y0 // scale : (y0 + size) // scale, x0 // scale : (x0 + size) // scale]
+    hr = hr[..., :h, :w].expand(3, -1, -1)  # grey HR shown as RGB
+    views = [
+        imresize_tensor(lr_crop, float(scale)),
+        sr[..., y0 : y0 + size, x0 : x0 + size],
+        hr[..., y0 : y0 + size, x0 : x0 + size],
+    ]
+    panel = torch.cat([quantize(v.float().cpu()) for v in views], dim=-1)
+    return panel.permute(1, 2, 0).to(torch.uint8).numpy()
+
+
+class ValidationImages(pl.Callback):
+    """Log LR-bicubic / SR / HR crops of the first `n_images` images of the first validation set to W&B."""
+
+    def __init__(self, n_images: int = 4, crop: int = 128):
+        self.n_images, self.crop = n_images, crop
+        self.panels: list[np.ndarray] = []
+        self.captions: list[str] = []
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.panels, self.captions = [], []
+
+    def on_validation_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if dataloader_idx != 0 or outputs is None or len(self.panels) >= self.n_images or not trainer.is_global_zero:
+            return
+        index, lr, hr = batch
+        data = trainer.datamodule.val_data[0]
+        self.panels.append(crop_panel(lr[0], outputs[0], hr[0], pl_module.scale, self.crop))
+        self.captions.append(f"{data.name}/{data.names[int(index[0])]}: bicubic | SR | HR")
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.sanity_checking or not self.panels:
+            return
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger):
+                logger.log_image("val/crops", self.panels, step=trainer.global_step, caption=self.captions)

@@ -13,12 +13,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from src import fast_path
+from src.errors import UserError
 from src.launch import is_rank_zero_process
 from src.loggers import build_loggers, finish, log_config, log_test_table
 from src.models.edsr import count_trainable
 from src.models.weights import init_from, read_state_dict
 from src.module import SRModule
-from src.results import make_results, write_results
+from src.results import find_results, make_results, write_results
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +40,39 @@ def _sweep_group() -> str | None:
         return None
 
 
+def _init_checkpoint(cfg: DictConfig) -> Path | None:
+    """`init_from`: a checkpoint file, or (`x2` = this sweep's directory, or any directory) the finished x2
+    job of the same model, activation and seed, as EDSR starts x4 training from its x2 model."""
+    spec = cfg.get("init_from")
+    if not spec:
+        return None
+    if spec != "x2" and not Path(spec).is_dir():
+        return Path(spec)
+    if int(cfg.scale) == 2:
+        return None
+    from src.train import job_identity
+
+    identity = job_identity(cfg)
+    root = Path(cfg.paths.output_dir).parent if spec == "x2" else Path(spec)
+    match = {k: identity[k] for k in ("model", "activation", "seed")}
+    job = find_results(root, scale=2, **match)
+    if job is None:
+        raise UserError(
+            f"init_from={spec}: no finished x2 job of {match['model']}/{match['activation']}/seed {match['seed']} "
+            f"under {root}; run the scale=2 jobs first (they come first in a sweep with scale=2,4)"
+        )
+    return job / "checkpoints" / "last.ckpt"
+
+
 def _build(cfg: DictConfig, fast: fast_path.FastPath) -> tuple[SRModule, pl.LightningDataModule]:
     datamodule = instantiate(cfg.data)
     net = instantiate(cfg.model.net)
-    if cfg.get("init_from"):
-        fresh = init_from(net, read_state_dict(Path(cfg.init_from)))
+    start = _init_checkpoint(cfg)
+    if start is not None:
+        fresh = init_from(net, read_state_dict(start))
         log.info(
             "initialised from %s; %d tensors kept their init (%s)",
-            cfg.init_from,
+            start,
             len(fresh),
             ", ".join(fresh[:4]) + (" ..." if len(fresh) > 4 else ""),
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,9 @@ def _wandb_logger(spec: DictConfig, out_dir: Path, identity: dict[str, Any]) -> 
     run_id = id_file.read_text().strip() if id_file.exists() else secrets.token_hex(4)
     out_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(run_id)
-    logger = instantiate(spec, id=run_id, resume="allow", **identity)
+    # Under a W&B sweep agent the agent owns the run id; elsewhere the job dir does.
+    ids = {} if os.environ.get("WANDB_SWEEP_ID") else {"id": run_id, "resume": "allow"}
+    logger = instantiate(spec, **ids, **identity)
     experiment = logger.experiment  # start the run now, inside our try, rather than at the first log call
     for metric in ("val/*",):
         experiment.define_metric(metric, summary="max")

@@ -61,3 +61,15 @@ def write_results(directory: Path, results: dict[str, Any]) -> Path:
 
 def read_results(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
+
+
+def find_results(root: Path, **match: Any) -> Path | None:
+    """The directory of the first finished job below `root` whose results.json has all of `match`."""
+    for path in sorted(Path(root).rglob(RESULTS_FILE)):
+        try:
+            results = read_results(path)
+        except (OSError, ValueError):
+            continue
+        if results.get("status") == "finished" and all(results.get(k) == v for k, v in match.items()):
+            return path.parent
+    return None

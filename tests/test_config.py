@@ -64,3 +64,15 @@ def test_scale_and_seed_are_top_level_ints() -> None:
     cfg = _compose("scale=3", "seed=7")
     assert OmegaConf.select(cfg, "scale") == 3 and cfg.data.seed == 7
     assert "scale" not in OmegaConf.to_container(cfg.model)  # interpolated, one home
+
+
+def test_the_cuda_fast_path_is_on_by_default_on_gpus_only() -> None:
+    from src import fast_path
+
+    gpu = fast_path.resolve(_compose("trainer=gpu").fast, _compose("trainer=gpu").trainer)
+    assert gpu == fast_path.FastPath("bf16-mixed", True, True, True, False)
+    cpu_cfg = _compose("trainer=cpu")
+    assert fast_path.resolve(cpu_cfg.fast, cpu_cfg.trainer) == fast_path.FastPath("32-true", False, False, False, False)
+    forced = _compose("trainer=gpu", "fast.precision=16-mixed", "fast.compile=true")
+    assert fast_path.resolve(forced.fast, forced.trainer).precision == "16-mixed"
+    assert fast_path.resolve(forced.fast, forced.trainer).compile

@@ -40,7 +40,7 @@ def _sweep_group() -> str | None:
         return None
 
 
-def _init_checkpoint(cfg: DictConfig) -> Path | None:
+def _init_checkpoint(cfg: DictConfig, identity: dict[str, Any]) -> Path | None:
     """`init_from`: a checkpoint file, or (`x2` = this sweep's directory, or any directory) the finished x2
     job of the same model, activation and seed, as EDSR starts x4 training from its x2 model."""
     spec = cfg.get("init_from")
@@ -50,9 +50,6 @@ def _init_checkpoint(cfg: DictConfig) -> Path | None:
         return Path(spec)
     if int(cfg.scale) == 2:
         return None
-    from src.train import job_identity
-
-    identity = job_identity(cfg)
     root = Path(cfg.paths.output_dir).parent if spec == "x2" else Path(spec)
     match = {k: identity[k] for k in ("model", "activation", "seed")}
     job = find_results(root, scale=2, **match)
@@ -64,10 +61,12 @@ def _init_checkpoint(cfg: DictConfig) -> Path | None:
     return job / "checkpoints" / "last.ckpt"
 
 
-def _build(cfg: DictConfig, fast: fast_path.FastPath) -> tuple[SRModule, pl.LightningDataModule]:
+def _build(
+    cfg: DictConfig, fast: fast_path.FastPath, identity: dict[str, Any]
+) -> tuple[SRModule, pl.LightningDataModule]:
     datamodule = instantiate(cfg.data)
     net = instantiate(cfg.model.net)
-    start = _init_checkpoint(cfg)
+    start = _init_checkpoint(cfg, identity)
     if start is not None:
         fresh = init_from(net, read_state_dict(start))
         log.info(
@@ -93,7 +92,7 @@ def _build(cfg: DictConfig, fast: fast_path.FastPath) -> tuple[SRModule, pl.Ligh
 def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[str, Any]:
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     fast = fast_path.resolve(cfg.fast, cfg.trainer)
-    module, datamodule = _build(cfg, fast)
+    module, datamodule = _build(cfg, fast, identity)
     rank_zero = is_rank_zero_process()
     loggers = build_loggers(
         cfg,

@@ -1,7 +1,8 @@
 """Decode each image once: a content-keyed cache of uint8 `.npy` files opened as memory maps.
 
-PNG decoding dominates an SR data pipeline (EDSR-PyTorch's default decodes for every sample). A memmap
-costs nothing to open in every DataLoader worker and every DDP rank and shares the OS page cache.
+PNG decoding dominates an SR data pipeline that decodes for every sample (EDSR-PyTorch's `--ext img`); its
+default `--ext sep` decodes once but still loads whole images per sample. A memmap reads only the patch,
+costs nothing to open in every DataLoader worker and every DDP rank, and shares the OS page cache.
 """
 
 from __future__ import annotations

@@ -28,8 +28,7 @@ install: $(VENV)/.installed  ## create .venv with torch and the project
 DEMO_STAMP := $(shell date +%Y%m%d-%H%M%S)
 DEMO_DIR ?= multirun/demo-$(DEMO_STAMP)
 DEMO_SWEEP := -m activation=relu,lrelu,swish,mish scale=2,4 experiment=demo
-# The demo's small EDSR settings mean nothing to bicubic, which takes only `scale`.
-DEMO_BICUBIC := model=bicubic experiment=demo '~model.net.n_resblocks' '~model.net.n_feats'
+DEMO_BICUBIC := model=bicubic experiment=demo
 
 demo: install  ## the whole study on photos shipped with scikit-image, on a CPU (~10 min): 8 jobs, bicubic, Table 1
 	@echo "demo: 4 activations x 2 scales into $(DEMO_DIR) (photos: $${SR_DEMO_DATA_DIR:-~/.cache/srsweep/demo})"

@@ -1,0 +1,132 @@
+"""A small real-photo data set built from the photographs scikit-image ships in its wheel (`make demo`).
+
+No download: the files are read straight from the installed package, never through `skimage.data`'s
+fetchers, which go to the network for anything the wheel lacks. The result is an ordinary data root in the
+official layouts (`DIV2K/DIV2K_train_HR/`, `benchmark/Photos/HR/`); LR images are made from HR by the data
+code itself (MATLAB bicubic), as for any set without an `LR_bicubic` folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from src.data.images import read_image, write_image
+from src.data.layout import set_dirs
+from src.errors import UserError
+
+TEST_SET = "Photos"
+MANIFEST = "bundled.json"
+# Bump when the selection or the crops change: a root built under another version is rebuilt.
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A file of skimage's data folder, cropped to (top, left, height, width); sides are multiples of 12 so
+    that every scale (2, 3, 4) sees the same HR pixels."""
+
+    file: str
+    box: tuple[int, int, int, int]
+
+
+# Test photos are the textured ones (fur, fabric, a flag, lettering): on smooth photos bicubic is hard to beat.
+# The stereo pair motorcycle_left/right shows one scene twice, so both sit on the training side.
+SKIMAGE_TRAIN = {
+    "motorcycle_left": Photo("motorcycle_left.png", (0, 0, 492, 732)),
+    "motorcycle_right": Photo("motorcycle_right.png", (0, 0, 492, 732)),
+    "rocket": Photo("rocket.jpg", (0, 0, 420, 636)),
+    "hubble_deep_field": Photo("hubble_deep_field.jpg", (192, 252, 480, 480)),
+    "immunohistochemistry": Photo("ihc.png", (0, 0, 504, 504)),
+    "retina": Photo("retina.jpg", (468, 468, 480, 480)),
+}
+SKIMAGE_TEST = {
+    "astronaut": Photo("astronaut.png", (0, 0, 504, 504)),
+    "chelsea": Photo("chelsea.png", (0, 0, 300, 444)),
+    "coffee": Photo("coffee.png", (0, 0, 396, 600)),
+}
+BUNDLES = {"skimage": (SKIMAGE_TRAIN, SKIMAGE_TEST)}
+
+
+def _skimage_dir() -> Path:
+    import skimage
+
+    return Path(skimage.__file__).parent / "data"
+
+
+def _load(photo: Photo, folder: Path) -> np.ndarray:
+    path = folder / photo.file
+    if not path.is_file():
+        raise UserError(f"{path} not found: this scikit-image lacks {photo.file}; pip install 'scikit-image>=0.22'")
+    top, left, h, w = photo.box
+    img = read_image(path)[top : top + h, left : left + w]
+    if img.shape[:2] != (h, w):
+        raise UserError(f"{path} is {img.shape[1]}x{img.shape[0]}, too small for the crop {photo.box}")
+    return img
+
+
+def _manifest(name: str) -> dict:
+    train, test = BUNDLES[name]
+    describe = {n: {"file": p.file, "box": list(p.box)} for n, p in {**train, **test}.items()}
+    return {"bundled": name, "version": VERSION, "train": sorted(train), TEST_SET: sorted(test), "photos": describe}
+
+
+def _is_complete(root: Path, manifest: dict) -> bool:
+    try:
+        return json.loads((root / MANIFEST).read_text()) == manifest
+    except (OSError, ValueError):
+        return False
+
+
+def build_bundled(name: str, root: Path) -> None:
+    """Write the bundled data set `name` to `root` once: built aside, then renamed into place.
+
+    Layout: `root/DIV2K/DIV2K_train_HR/<photo>.png` (training) and `root/benchmark/Photos/HR/<photo>.png`
+    (held out). A root holding this version's manifest is left alone; a root built by another version is
+    replaced; any other existing `root` is refused rather than overwritten.
+    """
+    if name not in BUNDLES:
+        raise UserError(f"unknown bundled data set {name!r}: use data.bundled={' or '.join(BUNDLES)} (or null)")
+    root = Path(root)
+    manifest = _manifest(name)
+    if _is_complete(root, manifest):
+        return
+    stale = root.exists() and (root / MANIFEST).is_file()
+    if root.exists() and not stale and any(root.iterdir()):
+        raise UserError(
+            f"{root} holds other files and is not a bundled data root: point paths.data_dir at a new folder"
+        )
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.building-"))
+    try:
+        train, test = BUNDLES[name]
+        folder = _skimage_dir()
+        # HR folders only, so the scale passed to set_dirs (which names the LR folder) is immaterial.
+        for hr_dir, photos in ((set_dirs(tmp, "DIV2K", 2, "train").hr, train), (set_dirs(tmp, TEST_SET, 2).hr, test)):
+            for photo_name, photo in photos.items():
+                write_image(hr_dir / f"{photo_name}.png", _load(photo, folder))
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        _move_into_place(tmp, root, manifest)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _move_into_place(tmp: Path, root: Path, manifest: dict) -> None:
+    """Rename `tmp` to `root`; an old build is moved away first. Another process that got there first wins."""
+    if root.exists():
+        old = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.old-"))
+        with contextlib.suppress(FileNotFoundError):  # another process moved it away already
+            os.replace(root, old / "root")
+        shutil.rmtree(old, ignore_errors=True)
+    try:
+        os.rename(tmp, root)
+    except OSError:
+        if not _is_complete(root, manifest):
+            raise

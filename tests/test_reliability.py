@@ -214,3 +214,15 @@ def test_grey_and_rgba_images_are_handled(benchmark_dir: Path, tmp_path: Path) -
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads((tmp_path / "run" / "results.json").read_text())
     assert set(res["metrics"]["Set5"]["images"]) == {"baby", "bird", "butterfly", "head", "woman"}
+
+
+def test_two_launches_in_the_same_second_get_their_own_directories(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    args = [sys.executable, "-m", "src.train", *SMOKE, f"paths.data_dir={tmp_path / 'nowhere'}"]
+    procs = [
+        subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    assert [p.wait() for p in procs] == [2, 2]  # both fail fast on the missing data, after Hydra made their dirs
+    runs = sorted((tmp_path / "outputs" / "train").iterdir())
+    assert len(runs) == 2 and runs[0].name[:16] == runs[1].name[:16]  # same minute, distinct directories

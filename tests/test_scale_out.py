@@ -36,13 +36,12 @@ def _check_ddp_jobs(out: Path) -> None:
         assert len(list((job / "wandb").glob("offline-run-*"))) == 1
 
 
-@pytest.mark.skipif(not (PROJECT_ROOT / ".git").exists(), reason="needs a git checkout to see the working tree")
-def test_ddp_jobs_inside_a_sweep_run_their_ranks_once(data_root: Path, tmp_path: Path) -> None:
-    before = _tree_state()
-    out = tmp_path / "sweep"
-    proc = run_cli(
+def _ddp_sweep(data_root: Path, out: Path, *extra: str):
+    """The issue's sweep: 2 jobs, each a DDP job of 2 CPU processes (gloo)."""
+    return run_cli(
         "src.train",
         "-m",
+        *extra,
         "activation=relu,mish",
         "scale=2",
         "experiment=smoke",
@@ -52,6 +51,13 @@ def test_ddp_jobs_inside_a_sweep_run_their_ranks_once(data_root: Path, tmp_path:
         "trainer.accelerator=cpu",
         "trainer.devices=2",
     )
+
+
+@pytest.mark.skipif(not (PROJECT_ROOT / ".git").exists(), reason="needs a git checkout to see the working tree")
+def test_ddp_jobs_inside_a_sweep_run_their_ranks_once(data_root: Path, tmp_path: Path) -> None:
+    before = _tree_state()
+    out = tmp_path / "sweep"
+    proc = _ddp_sweep(data_root, out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("started ranks 1..1 of 2") + proc.stderr.count("started ranks 1..1 of 2") >= 2
     _check_ddp_jobs(out)
@@ -61,19 +67,7 @@ def test_ddp_jobs_inside_a_sweep_run_their_ranks_once(data_root: Path, tmp_path:
 
 def test_the_same_sweep_runs_under_the_submitit_local_launcher(data_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    proc = run_cli(
-        "src.train",
-        "-m",
-        "hydra/launcher=submitit_local",
-        "activation=relu,mish",
-        "scale=2",
-        "experiment=smoke",
-        f"paths.data_dir={data_root}",
-        "data.test_sets=[Set5]",
-        f"hydra.sweep.dir={out}",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-    )
+    proc = _ddp_sweep(data_root, out, "hydra/launcher=submitit_local")
     assert proc.returncode == 0, proc.stderr[-3000:]
     _check_ddp_jobs(out)
 

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 
 
 def pick_device(spec: str) -> torch.device:
-    return torch.device("cuda" if spec == "auto" and torch.cuda.is_available() else "cpu" if spec == "auto" else spec)
+    if spec != "auto":
+        return torch.device(spec)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def build_model(cfg: DictConfig) -> torch.nn.Module:

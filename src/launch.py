@@ -122,8 +122,8 @@ def run_ranks(cfg: DictConfig, job: Callable[[DictConfig], T]) -> T:
         raise
     finally:
         _destroy_process_group()
-    failed = [(i + 1, c.wait()) for i, c in enumerate(children)]
-    failed = [(rank, code) for rank, code in failed if code != 0]
+    codes = [(rank, child.wait()) for rank, child in enumerate(children, start=1)]
+    failed = [(rank, code) for rank, code in codes if code != 0]
     if failed:
         rank, code = failed[0]
         raise UserError(f"rank {rank} of this job exited with code {code}; see {ddp_dir / f'rank{rank}.log'}")

@@ -27,8 +27,7 @@ def _wandb_logger(spec: DictConfig, out_dir: Path, identity: dict[str, Any]) -> 
     ids = {} if os.environ.get("WANDB_SWEEP_ID") else {"id": run_id, "resume": "allow"}
     logger = instantiate(spec, **ids, **identity)
     experiment = logger.experiment  # start the run now, inside our try, rather than at the first log call
-    for metric in ("val/*",):
-        experiment.define_metric(metric, summary="max")
+    experiment.define_metric("val/*", summary="max")
     experiment.define_metric("train/loss", summary="min")
     return logger
 

@@ -125,8 +125,8 @@ class SRModule(pl.LightningModule):
             self.trainer.should_stop = True
             return None
         # EDSR's skip_threshold: drop a batch whose loss is an outlier against the running loss.
-        outlier = self.skip_threshold is not None and self.loss_ema is not None
-        if outlier and self._any_rank(value > self.skip_threshold * self.loss_ema):
+        guarded = self.skip_threshold is not None and self.loss_ema is not None
+        if guarded and self._any_rank(value > self.skip_threshold * self.loss_ema):
             self.skipped_batches += 1
             self.log("train/skipped_batches", float(self.skipped_batches))
             return None

@@ -7,46 +7,20 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-import torch
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 import src.config  # noqa: F401  (registers the resolvers the configs use)
 from src.cli import user_errors_exit
-from src.errors import UserError
-from src.results import make_results, write_results
+from src.results import FINISHED, job_identity, make_results, write_results
 
 log = logging.getLogger(__name__)
 
 
-def pick_device(spec: str) -> torch.device:
-    if spec != "auto":
-        return torch.device(spec)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def build_model(cfg: DictConfig) -> torch.nn.Module:
-    """The configured network with its weights, or bicubic; an EDSR preset needs `ckpt=`."""
-    from src.models.weights import load_weights, read_state_dict
-
-    net = instantiate(cfg.model.net)
-    if cfg.model.name == "bicubic":
-        return net.eval()
-    if not cfg.get("ckpt"):
-        raise UserError(
-            f"model={cfg.model.name} needs weights: pass ckpt=<file>.ckpt (ours) or ckpt=<official EDSR .pt>, "
-            "or score the baseline with model=bicubic"
-        )
-    path = Path(cfg.ckpt)
-    load_weights(net, read_state_dict(path), path)
-    return net.eval()
-
-
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     from src.data.layout import check_scale
+    from src.models.build import build_model, pick_device
     from src.models.edsr import count_trainable
     from src.scoring import format_table, score_sets
-    from src.train import job_identity
 
     check_scale(int(cfg.scale))
     if cfg.data.get("bundled"):
@@ -72,7 +46,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     )
     results = make_results(
         **identity,
-        status="finished",
+        status=FINISHED,
         params=count_trainable(net),
         world_size=1,
         train=None,

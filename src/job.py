@@ -19,7 +19,7 @@ from src.loggers import build_loggers, finish, log_config, log_test_table
 from src.models.edsr import count_trainable
 from src.models.weights import init_from, read_state_dict
 from src.module import SRModule
-from src.results import find_results, make_results, write_results
+from src.results import DIVERGED, FINISHED, find_results, make_results, write_results
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +124,8 @@ def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[s
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
         if trainer.interrupted:
             raise KeyboardInterrupt
-        status = "diverged" if module.diverged_at is not None else "finished"
-        if status == "finished":
+        status = DIVERGED if module.diverged_at is not None else FINISHED
+        if status == FINISHED:
             trainer.test(module, datamodule=datamodule, verbose=False)
         seconds = module.train_seconds
         steps = int(trainer.global_step)
@@ -166,7 +166,7 @@ def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[s
 def _report_line(results: dict[str, Any], out: Path) -> None:
     """One line per finished job, so a sweep's progress reads at a glance."""
     head = f"[{results['name']}] {results['status']} after {results['train']['steps']} steps"
-    if results["status"] == "diverged":
+    if results["status"] == DIVERGED:
         print(f"{head}: non-finite loss at step {results['diverged_at_step']} -> {out}", flush=True)
         return
     scores = ", ".join(f"{s} {m['psnr_y']:.2f} dB / {m['ssim_y']:.4f}" for s, m in results["metrics"].items())

@@ -9,6 +9,28 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_FILE = "results.json"
+# A job's `status`: what the report averages (FINISHED) and what it lists apart (DIVERGED).
+FINISHED = "finished"
+DIVERGED = "diverged"
+
+
+def job_identity(cfg: Any) -> dict[str, Any]:
+    """What a job is, from its composed config: the names shared by results.json, W&B and the progress line."""
+    from omegaconf import OmegaConf
+
+    from src.models.activations import activation_label
+
+    params = OmegaConf.to_container(cfg.activation.params, resolve=True) if cfg.activation.params else {}
+    seed = cfg.get("seed")
+    label = activation_label(cfg.activation.name, **params)
+    return {
+        "model": cfg.model.name,
+        "activation": label,
+        "activation_params": params,
+        "scale": int(cfg.scale),
+        "seed": None if seed is None else int(seed),
+        "name": f"{cfg.model.name}-{label}-x{cfg.scale}" + ("" if seed is None else f"-s{seed}"),
+    }
 
 
 def make_results(
@@ -70,6 +92,6 @@ def find_results(root: Path, **match: Any) -> Path | None:
             results = read_results(path)
         except (OSError, ValueError):
             continue
-        if results.get("status") == "finished" and all(results.get(k) == v for k, v in match.items()):
+        if results.get("status") == FINISHED and all(results.get(k) == v for k, v in match.items()):
             return path.parent
     return None

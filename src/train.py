@@ -11,31 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 import src.config  # noqa: F401  (registers the resolvers the configs use)
 from src.cli import user_errors_exit
 from src.launch import externally_launched, is_rank_zero_process, needs_spawn, run_ranks
-from src.results import RESULTS_FILE, read_results
+from src.results import RESULTS_FILE, job_identity, read_results
 
 log = logging.getLogger(__name__)
-
-
-def job_identity(cfg: DictConfig) -> dict[str, Any]:
-    """Names shared by results.json, W&B and the progress line."""
-    from src.models.activations import activation_label
-
-    params = OmegaConf.to_container(cfg.activation.params, resolve=True) if cfg.activation.params else {}
-    seed = cfg.get("seed")
-    label = activation_label(cfg.activation.name, **params)
-    return {
-        "model": cfg.model.name,
-        "activation": label,
-        "activation_params": params,
-        "scale": int(cfg.scale),
-        "seed": None if seed is None else int(seed),
-        "name": f"{cfg.model.name}-{label}-x{cfg.scale}" + ("" if seed is None else f"-s{seed}"),
-    }
 
 
 def _archive_previous(out: Path) -> None:

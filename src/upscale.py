@@ -33,7 +33,7 @@ def upscale(cfg: DictConfig) -> list[Path]:
     from src.data.datasets import to_tensor
     from src.data.images import read_image, write_image
     from src.data.layout import check_scale
-    from src.evaluate import build_model, pick_device
+    from src.models.build import build_model, pick_device
     from src.models.inference import super_resolve
 
     check_scale(int(cfg.scale))

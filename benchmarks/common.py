@@ -20,9 +20,11 @@ import numpy as np
 from PIL import Image
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-BENCHMARK_DIR = Path(os.environ.get("SR_BENCHMARK_DIR", PROJECT_ROOT.parent / "shared" / "data" / "benchmark"))
+# Where `make data` puts the benchmark sets, unless SR_BENCHMARK_DIR says otherwise.
+BENCHMARK_DIR = Path(os.environ.get("SR_BENCHMARK_DIR", PROJECT_ROOT / "data" / "benchmark"))
 # scikit-image photographs used when the benchmark sets are absent (they ship in its wheel).
-SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle_left", "immunohistochemistry")
+# Each name is a loader in `skimage.data` whose file ships in the wheel (no pooch download); a test loads them all.
+SKIMAGE_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry")
 
 
 @dataclass(frozen=True)

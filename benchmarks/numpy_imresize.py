@@ -1,6 +1,6 @@
 """A straightforward numpy port of MATLAB's uint8 `imresize(img, 1/s, 'bicubic')`: the reference to beat.
 
-Written independently of `src.data.imresize` from MATLAB's documented algorithm (REFERENCE.md): per dimension
+Written independently of `src.data.imresize` from MATLAB's documented algorithm (docs/protocol.md): per dimension
 the source indices and weights of every output pixel, then gather, multiply and sum tap by tap with numpy,
 height pass first, rounding to uint8 (half away from zero) after each pass.
 """

@@ -1,7 +1,7 @@
 """The evaluation protocol of the SR literature, in one place. Pure functions on tensors; no file I/O.
 
 Every number this project reports (training validation, `src.evaluate`, benchmarks) goes through `score`.
-The quirks below are what make PSNR/SSIM comparable with published tables (see REFERENCE.md):
+The quirks below are what make PSNR/SSIM comparable with published tables (docs/protocol.md gives the sources):
 - the SR output is rounded and clamped to uint8 levels before any metric;
 - HR is cropped to (LR size) x scale, because benchmark HR images are not multiples of the scale;
 - a border of `shave` pixels is ignored (scale for benchmarks, scale + 6 for DIV2K as in EDSR-PyTorch);

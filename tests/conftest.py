@@ -9,17 +9,18 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
-# One setting finds the benchmark sets (Set5, Set14 in EDSR's `benchmark/` layout). CI sets
+# One setting finds the benchmark sets (Set5, Set14 in EDSR's `benchmark/` layout); by default they are where
+# `make data` puts them. CI sets
 # SR_REQUIRE_BENCHMARK=1 so that their absence fails instead of skipping.
-BENCHMARK_DIR = Path(os.environ.get("SR_BENCHMARK_DIR", PROJECT_ROOT.parent / "shared" / "data" / "benchmark"))
+BENCHMARK_DIR = Path(os.environ.get("SR_BENCHMARK_DIR", PROJECT_ROOT / "data" / "benchmark"))
 
 
 @pytest.fixture(scope="session")
 def benchmark_dir() -> Path:
     if not (BENCHMARK_DIR / "Set5" / "HR").is_dir():
         reason = (
-            f"benchmark sets not found at {BENCHMARK_DIR}: set SR_BENCHMARK_DIR to a folder holding "
-            "Set5/ and Set14/ in EDSR's benchmark layout"
+            f"benchmark sets not found at {BENCHMARK_DIR}: run `make data`, or set SR_BENCHMARK_DIR to a folder "
+            "holding Set5/ and Set14/ in EDSR's benchmark layout"
         )
         if os.environ.get("SR_REQUIRE_BENCHMARK") == "1":
             pytest.fail(reason)

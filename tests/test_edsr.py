@@ -16,7 +16,8 @@ PRESETS = {
     "edsr": {"n_resblocks": 32, "n_feats": 256, "res_scale": 0.1},
 }
 
-# REFERENCE.md: trainable parameters (MeanShift excluded) and state_dict key counts of the official models.
+# docs/protocol.md (counted from EDSR-PyTorch's model/edsr.py): trainable parameters (MeanShift excluded)
+# and state_dict key counts of the official models.
 EXPECTED = {
     ("edsr_baseline", 2): (1_369_859, 76),
     ("edsr_baseline", 3): (1_554_499, 76),

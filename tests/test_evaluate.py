@@ -18,7 +18,7 @@ from tests.helpers import compose_config, run_cli
 
 pytestmark = pytest.mark.slow
 
-# REFERENCE.md: published bicubic baselines (Y PSNR / SSIM).
+# Published bicubic baselines (EDSR / RCAN papers' tables; docs/protocol.md) (Y PSNR / SSIM).
 PUBLISHED = {
     ("Set5", 2): (33.66, 0.9299),
     ("Set5", 3): (30.39, 0.8682),

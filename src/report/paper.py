@@ -1,6 +1,6 @@
 """The paper's own Table 1, kept as data, and `--paper`: our numbers beside it.
 
-Values are copied from /work/shared/REFERENCE.md (the paper's Table 1: PSNR / SSIM, one run per cell).
+Values are the paper's Table 1 (docs/protocol.md names the paper: PSNR / SSIM, one run per cell).
 The paper used the full EDSR (32 blocks, 256 features); its numbers are consistent with Y-channel PSNR
 and RGB SSIM, which is why the comparison reads our `psnr_y` and `ssim_rgb`.
 """

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import secrets
+import sys
 
 from omegaconf import OmegaConf
 
 # Cached per config, like Hydra's own `now`: one value per launch, shared by every job of a sweep.
 OmegaConf.register_new_resolver("uid", lambda: secrets.token_hex(3), use_cache=True, replace=True)
+# A redrawn progress bar only where someone watches it; logs get plain lines (src/progress.py).
+OmegaConf.register_new_resolver("isatty", lambda: sys.stdout.isatty(), replace=True)

@@ -1,0 +1,63 @@
+"""The repository stands alone: no tracked file names a path of a build machine or a document users lack."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+# Home and work folders of build machines, and notebooks that live beside the checkout, not in it.
+FORBIDDEN = re.compile(
+    r"(?<![\w.])/(?:work|home/\w+|Users/\w+|root)/"
+    r"|\.\./shared/(?!data/benchmark)"
+    r"|\b(?:REFERENCE|DESIGN)\.md\b"
+)
+# CI's own script is where the benchmark sets beside the checkout are named, and this file names the patterns.
+ALLOWED = {".ci/run", "tests/test_repo.py"}
+
+
+def tracked_text_files() -> list[Path]:
+    try:
+        out = subprocess.run(
+            ["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout: the tracked files are unknown")
+    files = []
+    for name in filter(None, out.split("\0")):
+        path = PROJECT_ROOT / name
+        if name in ALLOWED or not path.is_file():
+            continue
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue  # binary
+        files.append(path)
+    return files
+
+
+def test_no_tracked_file_names_a_build_machine_path_or_an_outside_document() -> None:
+    hits = [
+        f"{path.relative_to(PROJECT_ROOT)}:{number}: {line.strip()[:100]}"
+        for path in tracked_text_files()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if FORBIDDEN.search(line)
+    ]
+    assert not hits, "\n".join(hits)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["see /work/main/x", "from /home/alice/data", "/root/.cache/x", "read ../shared/notes.txt", "(REFERENCE.md)"],
+)
+def test_the_check_catches(line: str) -> None:
+    assert FORBIDDEN.search(line)
+
+
+@pytest.mark.parametrize("line", ["data/benchmark", "a/work/b", "docs/protocol.md", "~/.cache/srsweep"])
+def test_the_check_lets_through(line: str) -> None:
+    assert not FORBIDDEN.search(line)

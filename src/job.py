@@ -19,6 +19,7 @@ from src.loggers import build_loggers, finish, log_config, log_test_table
 from src.models.edsr import count_trainable
 from src.models.weights import init_from, read_state_dict
 from src.module import SRModule
+from src.progress import quiet_lightning_console
 from src.results import DIVERGED, FINISHED, find_results, make_results, write_results
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def _build(
 
 
 def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[str, Any]:
+    quiet_lightning_console()
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     fast = fast_path.resolve(cfg.fast, cfg.trainer)
     module, datamodule = _build(cfg, fast, identity)

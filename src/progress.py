@@ -7,11 +7,39 @@ defaults to `${isatty:}`) and this callback stays silent there.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
+import warnings
 from typing import Any
 
 import lightning.pytorch as pl
+
+
+def quiet_lightning_console() -> None:
+    """Each of Lightning's messages once, through Hydra's handlers (console and the job's log file).
+
+    Importing Lightning attaches its own console handler, so under Hydra every message printed twice; its
+    advertising tip and a deprecation warning from its own internals say nothing about the job. Call after
+    Lightning is imported.
+    """
+    if logging.getLogger().handlers:  # Hydra configured logging: let records propagate to its handlers only
+        for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+            logger = logging.getLogger(name)
+            for handler in list(logger.handlers):
+                if type(handler) is logging.StreamHandler:
+                    logger.removeHandler(handler)
+            logger.propagate = True
+    # Lightning's messages come from this child logger; a logger's filters do not see its children's records.
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    if not any(isinstance(f, _DropTips) for f in rank_zero.filters):
+        rank_zero.addFilter(_DropTips())
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated")
+
+
+class _DropTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in record.getMessage()
 
 
 def stdout_is_terminal() -> bool:

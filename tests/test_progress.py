@@ -53,3 +53,24 @@ def test_default_follows_whether_stdout_is_a_terminal(monkeypatch: pytest.Monkey
 @pytest.mark.parametrize(("seconds", "text"), [(5, "0:05"), (125, "2:05"), (3725, "1:02:05"), (-3, "0:00")])
 def test_format_eta(seconds: float, text: str) -> None:
     assert format_eta(seconds) == text
+
+
+def test_lightning_messages_reach_the_console_once_and_without_tips(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    import lightning.pytorch  # noqa: F401  (attaches Lightning's own console handlers)
+
+    from src.progress import quiet_lightning_console
+
+    root = logging.getLogger()
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    monkeypatch.setattr(root, "handlers", [handler])  # as Hydra's job logging leaves it
+    quiet_lightning_console()
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        assert not [h for h in logging.getLogger(name).handlers if type(h) is logging.StreamHandler]
+    rank_zero = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    rank_zero.info("GPU available: False")
+    rank_zero.info("💡 Tip: try a product")
+    assert seen == ["GPU available: False"]

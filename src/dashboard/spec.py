@@ -44,9 +44,10 @@ def _runs_columns(sweep: Sweep) -> list[str]:
     return ["run:displayName", *map(_config_column, config), "run:state", *(f"summary:{k}" for k in summary)]
 
 
-def _job_filters(sweep: Sweep, scale: int, job_type: str | None) -> list[Any]:
+def _job_filters(sweep: Sweep, scale: int, job_type: str | None) -> expr.And:
+    """The sweep's training runs at one scale (its group also holds the run that carries the report's plots)."""
     filters = [expr.Metric("Group") == sweep.name, expr.Config("scale") == scale]
-    return filters + ([expr.Metric("JobType") == job_type] if job_type else [])
+    return expr.And(*filters, *([expr.Metric("JobType") == job_type] if job_type else []))
 
 
 def _curves(sweep: Sweep) -> list[wr.LinePlot]:
@@ -117,7 +118,7 @@ def report(sweep: Sweep, entity: str, project: str, table_markdown: str, plot_st
             entity=entity,
             project=project,
             name="plots",
-            filters=[expr.Metric("Group") == sweep.name, expr.Metric("JobType") == PLOTS_JOB_TYPE],
+            filters=expr.And(expr.Metric("Group") == sweep.name, expr.Metric("JobType") == PLOTS_JOB_TYPE),
         )
         panels = [wr.MediaBrowser(title=stem, media_keys=[plot_key(stem)]) for stem in plot_stems]
         blocks += [wr.H1("Plots"), wr.PanelGrid(runsets=[plots_runset], panels=panels)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -62,12 +64,16 @@ def _dry_run(sweep: Path, tmp_path: Path) -> dict[str, Any]:
 
 
 def _walk(node: Any, found: dict[str, list]) -> None:
-    """Panels (dicts with a viewType) and run sets (dicts with a runFeed) anywhere in a serialised spec."""
+    """Panels (dicts with a viewType), run sets (dicts with a runFeed) and the summary keys that tables read
+    (Weave `key` constants) anywhere in a serialised spec."""
     if isinstance(node, dict):
         if "viewType" in node:
             found["panels"].append(node)
         if "runFeed" in node:
             found["runsets"].append(node)
+        key = node.get("key")
+        if isinstance(key, dict) and key.get("nodeType") == "const":
+            found["tables"].append(key["val"])
         for value in node.values():
             _walk(value, found)
     elif isinstance(node, list):
@@ -89,7 +95,7 @@ def test_every_key_in_a_panel_was_logged_by_the_runs(sweep: Path, tmp_path: Path
     document = _dry_run(sweep, tmp_path)
     runs = [read_run(path) for path in sorted(sweep.glob("*/wandb/offline-run-*"))]
     assert len(runs) == 2
-    found: dict[str, list] = {"panels": [], "runsets": []}
+    found: dict[str, list] = {"panels": [], "runsets": [], "tables": []}
     _walk(document, found)
     history = set.intersection(*(run["history_keys"] for run in runs))
     summary = set.intersection(*(set(run["summary"]) for run in runs))
@@ -113,14 +119,18 @@ def test_every_key_in_a_panel_was_logged_by_the_runs(sweep: Path, tmp_path: Path
     assert {"val/Set5/psnr_y", "val/Set5/ssim_y", "train/loss", "train/lr"} <= history_keys
     assert {"test/Set5/psnr_y", "status", "train/steps"} <= summary_keys
     assert {"activation.value.name", "activation.value.params.negative_slope", "scale.value"} <= config_keys
-    assert history_keys <= history | {"_step"}, history_keys - history
+    assert history_keys <= history, history_keys - history
     assert summary_keys <= summary, summary_keys - summary
+    # W&B logs an image list or a table as a dict with a `_type` under its key.
+    run_media = {k for k in media_keys if not k.startswith("report/")}
+    assert run_media == {"val/crops"} and all(f"{k}/_type" in history for k in run_media)
+    assert set(found["tables"]) == {"test/per_image"} and "test/per_image/_type" in summary
     # A parameter exists only in the runs of activations that have it (relu has no negative_slope).
     for key in config_keys:
         assert any(_has_config(run["config"], key) for run in runs), key
     assert all(_has_config(run["config"], "activation.value.name") for run in runs)
     # The report's images are src.report's plots, uploaded under these keys when publishing.
-    assert media_keys == set(document["report_plots"]) and "report/delta_psnr" in media_keys
+    assert media_keys - run_media == set(document["report_plots"]) and "report/delta_psnr" in media_keys
     assert "Table 1: activation functions in EDSR" in document["report"]["displayName"]
 
 
@@ -136,7 +146,7 @@ def test_views_sections_panels_and_grouping_are_the_librarys_own(sweep: Path) ->
     views = spec.workspaces(facts, "team", "proj")
     assert [v.name for v in views] == [f"{sweep.name} x2"]
     view = views[0]
-    assert all(isinstance(s, ws.Section) for s in view.sections) and len(view.sections) == 3
+    assert all(isinstance(s, ws.Section) for s in view.sections) and len(view.sections) == 4
     curves = view.sections[0].panels
     assert all(isinstance(p, wr.LinePlot) and p.groupby_rangefunc == "minmax" for p in curves)
     assert {type(p) for p in view.sections[2].panels} == {wr.ParallelCoordinatesPlot, wr.RunComparer}
@@ -159,6 +169,37 @@ def test_no_network_is_one_line_and_leaves_the_sweep_alone(sweep: Path, tmp_path
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: cannot reach W&B at http://127.0.0.1:9"), proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    assert _files(sweep) == before
+
+
+def test_a_server_that_refuses_is_one_line(sweep: Path, tmp_path: Path) -> None:
+    """Network up, W&B not: every request fails, as with a wrong entity or project."""
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_error(404)
+
+        do_POST = do_GET
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    before = _files(sweep)
+    env = {
+        **_no_credentials(tmp_path),
+        "WANDB_API_KEY": "f" * 40,
+        "WANDB_BASE_URL": f"http://127.0.0.1:{server.server_port}",
+    }
+    try:
+        proc = run_cli("src.dashboard", str(sweep), "--entity", "bad", "--project", "bad", env=env, timeout=120)
+    finally:
+        server.shutdown()
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: W&B refused the dashboards for bad/bad: "), proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     assert _files(sweep) == before
 

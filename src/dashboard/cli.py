@@ -80,10 +80,12 @@ def _plots(directory: Path) -> dict[str, Path]:
     return {path.stem: path for path in sorted(directory.glob("*.png"))}
 
 
-def specification(spec: Any, sweep: Sweep, entity: str, project: str, table: str, plots: dict[str, Path]):
+def specification(
+    spec: Any, sweep: Sweep, entity: str, project: str, table: str, plots: dict[str, Path], offline: bool
+):
     """The views, the report and the serialised specification of both."""
     views = spec.workspaces(sweep, entity, project)
-    report = spec.report(sweep, entity, project, table, list(plots))
+    report = spec.report(sweep, entity, project, table, list(plots), offline=offline)
     document = {
         "sweep": sweep.name,
         "entity": entity,
@@ -96,7 +98,7 @@ def specification(spec: Any, sweep: Sweep, entity: str, project: str, table: str
 
 
 def _dry_run(spec, sweep, entity, project, table, plots, args) -> int:
-    views, report, document = specification(spec, sweep, entity, project, table, plots)
+    views, report, document = specification(spec, sweep, entity, project, table, plots, offline=True)
     out = sweep.directory / REPORT_DIR / SPEC_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=1) + "\n")
@@ -114,12 +116,13 @@ def _dry_run(spec, sweep, entity, project, table, plots, args) -> int:
 def _publish(spec, sweep, entity, project, table, plots) -> int:
     from src.dashboard import publish
 
-    entity = entity or publish.default_entity()
-    views, report, _ = specification(spec, sweep, entity, project, table, plots)
-    if plots:
-        publish.log_plots(
-            entity, project, sweep.name, spec.PLOTS_JOB_TYPE, {spec.plot_key(s): p for s, p in plots.items()}
-        )
-    urls = [publish.save(view) for view in views] + [publish.save(report)]
+    with publish.refusals(f"{entity or 'your default entity'}/{project}"):
+        entity = entity or publish.default_entity()
+        views, report, _ = specification(spec, sweep, entity, project, table, plots, offline=False)
+        # Views and report first: a wrong entity or project fails there, before any run is created.
+        urls = [view.save().url for view in views] + [report.save().url]
+        if plots:
+            uploads = {spec.plot_key(stem): path for stem, path in plots.items()}
+            publish.log_plots(entity, project, sweep.name, spec.PLOTS_JOB_TYPE, uploads)
     print("\n".join(f"published {url}" for url in urls))
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import netrc
 import os
 import re
@@ -43,13 +44,27 @@ def check_reachable() -> None:
         ) from None
 
 
+@contextlib.contextmanager
+def refusals(where: str):
+    """Whatever W&B raises while publishing (bad key, entity or project, a server error) as one UserError line;
+    W&B's own error lines are silenced, since they would repeat it over several lines."""
+    os.environ["WANDB_SILENT"] = "true"
+    try:
+        yield
+    except UserError:
+        raise
+    except Exception as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        raise UserError(
+            f"W&B refused the dashboards for {where}: {first}; check --entity/--project and your API key "
+            "(`wandb login`), or add --dry-run to write the specification offline"
+        ) from None
+
+
 def default_entity() -> str:
     import wandb
 
-    try:
-        entity = wandb.Api(timeout=30).default_entity
-    except Exception as err:
-        raise _refused("reading your default entity", err) from None
+    entity = wandb.Api(timeout=30).default_entity
     if not entity:
         raise UserError("W&B has no default entity for this API key; pass --entity YOUR_TEAM_OR_USER")
     return entity
@@ -61,38 +76,18 @@ def log_plots(entity: str, project: str, group: str, job_type: str, plots: dict[
     import wandb
 
     run_id = re.sub(r"[^A-Za-z0-9_-]", "-", f"{group}-{job_type}")[:64]
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            run = wandb.init(
-                entity=entity,
-                project=project,
-                group=group,
-                job_type=job_type,
-                name=f"{group} {job_type}",
-                id=run_id,
-                resume="allow",
-                dir=tmp,
-                mode="online",
-                settings=wandb.Settings(init_timeout=60, silent=True),
-            )
-            run.log({key: wandb.Image(str(path), caption=path.name) for key, path in plots.items()})
-            run.finish()
-    except Exception as err:
-        raise _refused(f"uploading the plots to {entity}/{project}", err) from None
-
-
-def save(obj) -> str:
-    """Save a workspace view or a report and return its URL."""
-    try:
-        obj.save()
-        return obj.url
-    except Exception as err:
-        raise _refused(f"saving {type(obj).__name__.lower()} '{getattr(obj, 'name', '') or obj.title}'", err) from None
-
-
-def _refused(what: str, err: Exception) -> UserError:
-    first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
-    return UserError(
-        f"W&B failed {what}: {first}; check --entity/--project and your API key (`wandb login`), "
-        "or add --dry-run to write the specification offline"
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        run = wandb.init(
+            entity=entity,
+            project=project,
+            group=group,
+            job_type=job_type,
+            name=f"{group} {job_type}",
+            id=run_id,
+            resume="allow",
+            dir=tmp,
+            mode="online",
+            settings=wandb.Settings(init_timeout=60, silent=True),
+        )
+        run.log({key: wandb.Image(str(path), caption=path.name) for key, path in plots.items()})
+        run.finish()

@@ -13,6 +13,8 @@ from src.dashboard.sweep import TABLE_METRICS, Sweep
 # Lightning's WandbLogger logs every metric against this step metric (W&B's own `_step` counts log calls).
 STEP = "trainer/global_step"
 TRAIN_CURVES = ("train/loss", "train/lr")
+CROPS = "val/crops"  # src/callbacks.py
+PER_IMAGE_TABLE = "test/per_image"  # src/loggers.py
 # The run that carries the report's plots (src.report's PNGs as W&B images), in the sweep's group.
 PLOTS_JOB_TYPE = "report"
 TITLES = {"psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "psnr_rgb": "PSNR-RGB (dB)", "ssim_rgb": "SSIM-RGB"}
@@ -85,6 +87,12 @@ def _comparison(sweep: Sweep) -> list[Any]:
     ]
 
 
+def _images(sweep: Sweep) -> list[Any]:
+    """The validation crops (bicubic | SR | HR) over training and the per-image test scores."""
+    crops = [wr.MediaBrowser(title="validation crops: bicubic | SR | HR", media_keys=[CROPS])] if sweep.crops else []
+    return [*crops, wr.WeavePanelSummaryTable(table_name=PER_IMAGE_TABLE, layout=wr.Layout(w=16, h=8))]
+
+
 def workspaces(sweep: Sweep, entity: str, project: str) -> list[ws.Workspace]:
     """One saved view per scale: every panel of a W&B view draws from the view's single run set, so the scale is
     a filter of the view (a section per scale would mix x2 and x4 curves). Runs are grouped by activation, so
@@ -98,6 +106,7 @@ def workspaces(sweep: Sweep, entity: str, project: str) -> list[ws.Workspace]:
                 ws.Section(name="Validation PSNR / SSIM", panels=_curves(sweep), is_open=True),
                 ws.Section(name="Training loss and learning rate", panels=_training(sweep), is_open=True),
                 ws.Section(name="Test: activation, seed -> PSNR", panels=_comparison(sweep), is_open=True),
+                ws.Section(name="Images and per-image scores", panels=_images(sweep)),
             ],
             settings=ws.WorkspaceSettings(x_axis=STEP),
             runset_settings=ws.RunsetSettings(
@@ -110,13 +119,18 @@ def workspaces(sweep: Sweep, entity: str, project: str) -> list[ws.Workspace]:
     ]
 
 
-def report(sweep: Sweep, entity: str, project: str, table_markdown: str, plot_stems: list[str]) -> wr.Report:
-    """Table 1 and ΔPSNR vs ReLU (src.report's Markdown), the plots, then the same panels per scale."""
+def report(
+    sweep: Sweep, entity: str, project: str, table_markdown: str, plot_stems: list[str], offline: bool = True
+) -> wr.Report:
+    """Table 1 and ΔPSNR vs ReLU (src.report's Markdown), the plots, then the same panels per scale.
+
+    A run set naming its entity and project makes the library look the project up on the server while
+    serialising, so `offline` run sets leave them out (the report's own entity and project are kept)."""
+    scope = {} if offline else {"entity": entity, "project": project}
     blocks: list[Any] = [wr.TableOfContents(), wr.MarkdownBlock(text=table_markdown)]
     if plot_stems:
         plots_runset = wr.Runset(
-            entity=entity,
-            project=project,
+            **scope,
             name="plots",
             filters=expr.And(expr.Metric("Group") == sweep.name, expr.Metric("JobType") == PLOTS_JOB_TYPE),
         )
@@ -124,14 +138,13 @@ def report(sweep: Sweep, entity: str, project: str, table_markdown: str, plot_st
         blocks += [wr.H1("Plots"), wr.PanelGrid(runsets=[plots_runset], panels=panels)]
     for scale in sweep.scales:
         runset = wr.Runset(
-            entity=entity,
-            project=project,
+            **scope,
             name=f"x{scale}",
             filters=_job_filters(sweep, scale, sweep.job_type),
             groupby=[f"config.{k}" for k in _activation_keys(sweep)],
             pinned_columns=_runs_columns(sweep),
         )
-        panels = [*_curves(sweep), *_training(sweep), *_comparison(sweep)]
+        panels = [*_curves(sweep), *_training(sweep), *_comparison(sweep), *_images(sweep)]
         blocks += [wr.H1(f"x{scale}"), wr.PanelGrid(runsets=[runset], panels=panels)]
     return wr.Report(
         entity=entity,

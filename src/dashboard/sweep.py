@@ -26,6 +26,7 @@ class Sweep:
     val_sets: tuple[str, ...]
     test_sets: tuple[str, ...]
     activation_params: tuple[str, ...]
+    crops: bool
     job_type: str | None
     project: str | None
     entity: str | None
@@ -61,6 +62,7 @@ def read_sweep(directory: Path) -> Sweep:
         val_sets=_ordered(key.split("/")[1] for job in jobs for key in job["history"] if key.startswith("val/")),
         test_sets=_ordered(name for job in jobs for name in job["metrics"]),
         activation_params=tuple(sorted({k for job in jobs for k in job.get("activation_params") or {}})),
+        crops=any(_logs_crops(job) for job in jobs),
         job_type=next((s["job_type"] for s in specs if s.get("job_type")), None),
         project=next((s["project"] for s in specs if s.get("project")), None),
         entity=next((s["entity"] for s in specs if s.get("entity")), None),
@@ -73,6 +75,14 @@ def _wandb_spec(results: dict[str, Any]) -> dict[str, Any] | None:
         if isinstance(spec, dict) and "WandbLogger" in str(spec.get("_target_", "")):
             return spec
     return None
+
+
+def _logs_crops(results: dict[str, Any]) -> bool:
+    """Whether the job ran src.callbacks.ValidationImages, which logs `val/crops` (conf/callbacks/default.yaml)."""
+    callbacks = (results.get("config") or {}).get("callbacks") or {}
+    return any(
+        isinstance(c, dict) and str(c.get("_target_", "")).endswith("ValidationImages") for c in callbacks.values()
+    )
 
 
 def _ordered(names) -> tuple[str, ...]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import PROJECT_ROOT, run_cli
 from tests.wandb_records import read_run
 
 pytest.importorskip("wandb_workspaces", reason='the optional extra is not installed: pip install -e ".[dashboards]"')
@@ -209,6 +209,18 @@ def test_a_directory_without_wandb_jobs_is_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: no training job logged to W&B under")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_without_the_extra_it_says_how_to_install_it(sweep: Path, tmp_path: Path) -> None:
+    shadow = tmp_path / "shadow" / "wandb_workspaces"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('not installed', name='wandb_workspaces')\n")
+    env = {**_no_credentials(tmp_path), "PYTHONPATH": f"{shadow.parent}{os.pathsep}{PROJECT_ROOT}"}
+    proc = run_cli("src.dashboard", str(sweep), env=env, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (
+        'error: W&B dashboards need the optional extra (wandb_workspaces is missing): pip install -e ".[dashboards]"'
+    )
 
 
 def test_credentials_are_found_where_wandb_login_puts_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

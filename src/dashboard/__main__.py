@@ -1,0 +1,3 @@
+from src.dashboard.cli import main
+
+raise SystemExit(main())

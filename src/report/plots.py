@@ -40,8 +40,9 @@ def _colors(labels: Sequence[str]) -> dict[str, Any]:
     return {label: palette[i % len(palette)] for i, label in enumerate(sorted(labels, key=column_order))}
 
 
-def activation_curves(activations: dict[str, dict[str, Any]], path: Path) -> list[str]:
-    """The activation functions over [-4, 4]; returns the labels that could not be drawn."""
+def activation_figure(activations: dict[str, dict[str, Any]]) -> tuple[Figure, list[str]]:
+    """The activation functions over [-4, 4] (formulas from the activation registry), and the labels that have
+    no formula there."""
     x = np.linspace(-4.0, 4.0, 801)
     figure = _figure(6.0, 4.5)
     axes = figure.add_subplot()
@@ -59,6 +60,12 @@ def activation_curves(activations: dict[str, dict[str, Any]], path: Path) -> lis
     axes.set(xlim=(-4, 4), ylim=(-1.5, 4.0), xlabel="x", ylabel="f(x)", title="Activation functions")
     axes.legend()
     axes.grid(alpha=0.3)
+    return figure, unknown
+
+
+def activation_curves(activations: dict[str, dict[str, Any]], path: Path) -> list[str]:
+    """Write the activation functions (the paper's Fig. 2) to `path`; returns the labels that could not be drawn."""
+    figure, unknown = activation_figure(activations)
     figure.savefig(path, dpi=120)
     return unknown
 

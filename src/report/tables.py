@@ -229,7 +229,7 @@ def _test_text(comparison: Comparison) -> str:
 
 def primary_grid(section: Section, style: Style) -> tuple[list[str], list[list[str]]]:
     """The primary endpoint: per scale and activation, ΔPSNR vs ReLU averaged over the test sets."""
-    compared = [a for a in _compared(section) if any(k[1] == a for k in section.primary)]
+    compared = [a for a in _compared(section) if any(k[1] == a for k in [*section.primary, *section.not_compared])]
     rows = []
     for scale in section.scales:
         primaries = [section.primary.get((scale, a)) for a in compared]
@@ -275,14 +275,20 @@ def _family_size(section: Section) -> tuple[int, int]:
     return primary, per_set
 
 
+def _holm_text(size: int, what: str) -> str:
+    if size == 0:
+        return f"no {what} of this model has a p-value, so none can be starred"
+    return f"Holm across the {size} {what} of this model with a p-value (family-wise error rate {ALPHA:.0%})"
+
+
 def primary_legend(section: Section) -> list[str]:
     primary, _ = _family_size(section)
     return [
         "Primary endpoint (pre-specified, one per scale and activation): for each seed, the PSNR difference "
         "activation - ReLU of the same seed, averaged over the sets listed; then the mean over seeds with its "
         "95% paired t-interval [low, high] (t over seeds, the training run being the unit of replication).",
-        f"{MARK} Holm-adjusted p < {ALPHA} (two-sided one-sample t-test of the per-seed averages; Holm across the "
-        f"{primary} primary endpoints of this model, family-wise error rate {ALPHA:.0%}). "
+        f"{MARK} Holm-adjusted p < {ALPHA} (two-sided one-sample t-test of the per-seed averages; "
+        f"{_holm_text(primary, 'primary endpoints')}). "
         "MDE: the smallest true difference this many seeds detect with 80% power at the observed spread.",
     ]
 
@@ -296,9 +302,9 @@ def legend(section: Section, summary: Summary, metric: str) -> list[str]:
         "deterministic). Other activations: ΔPSNR / ΔSSIM vs ReLU, the mean over seeds of (activation - ReLU "
         "of the same seed) of the set value, with its 95% paired t-interval over seeds [low, high]. Per-image "
         "values are not treated as replicates. No interval where fewer than 2 seeds pair with ReLU.",
-        f"{MARK} Holm-adjusted p < {ALPHA}: two-sided paired t-test over seeds of ΔPSNR, Holm across the "
-        f"{per_set} per-set ΔPSNR comparisons of this model (family-wise error rate {ALPHA:.0%}); ΔSSIM is "
-        "not tested. Diverged, unfinished and unreadable runs are never averaged in: [diverged (k/n seeds)] "
+        f"{MARK} Holm-adjusted p < {ALPHA}: two-sided paired t-test over seeds of ΔPSNR; "
+        f"{_holm_text(per_set, 'per-set ΔPSNR comparisons')}; ΔSSIM is not tested. "
+        "Diverged, unfinished and unreadable runs are never averaged in: [diverged (k/n seeds)] "
         "counts them and the notes below list their directories.",
     ]
 

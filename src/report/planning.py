@@ -10,8 +10,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from src.report.stats import Comparison, seeds_needed
-from src.report.summary import Section, Summary
+from src.report.stats import seeds_needed
+from src.report.summary import REFERENCE, Section, Summary
 from src.report.tables import display_name, markdown_table
 
 POWER = 0.8
@@ -31,13 +31,13 @@ class Plan:
     seeds_family: int
 
 
-def pooled_sd(comparisons: Sequence[Comparison]) -> tuple[float, int]:
-    """sqrt(sum (n_i - 1) sd_i^2 / sum (n_i - 1)) over comparisons with a spread, and its degrees of freedom."""
-    usable = [c for c in comparisons if c.n >= 2 and math.isfinite(c.sd)]
-    df = sum(c.n - 1 for c in usable)
+def pooled_sd(samples: Sequence[tuple[int, float]]) -> tuple[float, int]:
+    """sqrt(sum (n_i - 1) sd_i^2 / sum (n_i - 1)) over (n_i, sd_i) with a spread, and its degrees of freedom."""
+    usable = [(n, sd) for n, sd in samples if n >= 2 and math.isfinite(sd)]
+    df = sum(n - 1 for n, _ in usable)
     if df == 0:
         return math.nan, 0
-    return math.sqrt(sum((c.n - 1) * c.sd**2 for c in usable) / df), df
+    return math.sqrt(sum((n - 1) * sd**2 for n, sd in usable) / df), df
 
 
 def plans(summary: Summary, effect: float) -> list[Plan]:
@@ -58,7 +58,7 @@ def _scale_plans(section: Section, scale: int, effect: float) -> list[Plan]:
     rows.append(("one set, pooled over sets and activations", per_set, families[1]))
     out = []
     for endpoint, comparisons, family in rows:
-        sd, df = pooled_sd(comparisons)
+        sd, df = pooled_sd([(c.n, c.sd) for c in comparisons])
         if df == 0 or sd == 0:
             continue
         out.append(
@@ -73,6 +73,16 @@ def _scale_plans(section: Section, scale: int, effect: float) -> list[Plan]:
                 seeds_needed(effect, sd, ALPHA / max(family, 1), POWER),
             )
         )
+    if not out:
+        # A pilot of ReLU alone: the difference of two runs that shared nothing has sqrt(2) times their spread
+        # (pairing by seed can only lower it when runs of one seed correlate).
+        relu = [c for (s, _, a), c in section.cells.items() if (s, a) == (scale, REFERENCE)]
+        sd, df = pooled_sd([(c.n_seeds, c.psnr_mean_std[1]) for c in relu])
+        if df and sd > 0:
+            sd *= math.sqrt(2.0)
+            seeds = seeds_needed(effect, sd, ALPHA, POWER)
+            endpoint = "one set, from ReLU's seed spread x sqrt(2) (no pairs yet)"
+            out.append(Plan(section.model, scale, endpoint, sd, df, seeds, 1, seeds))
     return out
 
 

@@ -277,7 +277,7 @@ def _family_size(section: Section) -> tuple[int, int]:
 
 def _holm_text(size: int, what: str) -> str:
     if size == 0:
-        return f"no {what} of this model has a p-value, so none can be starred"
+        return f"none of the {what} of this model has a p-value, so none can be starred"
     return f"Holm across the {size} {what} of this model with a p-value (family-wise error rate {ALPHA:.0%})"
 
 

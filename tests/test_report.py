@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
-from scipy.stats import wilcoxon
+from scipy import stats
 
 from src.report import main
 from src.report.collect import collect
@@ -28,7 +28,7 @@ IMAGES = [f"img{i}" for i in range(5)]
 OFFSETS = {
     "relu": [[0.0] * 5, [0.0] * 5],
     "lrelu": [[0.1] * 5, [0.1] * 5],
-    # Pooled over seeds these cancel exactly: no effect, by construction.
+    # Per seed the set means are +0.01 and -0.01: no effect on average, a small seed-to-seed spread.
     "swish": [[0.3, -0.3, 0.1, -0.1, 0.05], [-0.3, 0.3, -0.1, 0.1, -0.05]],
     "mish": [[-0.2] * 5, [-0.1] * 5],
 }
@@ -139,7 +139,10 @@ def build_sweep(root: Path, with_history: bool = True) -> Path:
 def run_main(argv: list[str]) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
+        try:
+            code = main(argv)
+        except SystemExit as exit_:  # user errors: `error: ...` and exit 2
+            code = exit_.code
     return code, out.getvalue(), err.getvalue()
 
 
@@ -167,33 +170,38 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def pooled_diffs(act: str, scale: int, dataset: str) -> list[float]:
-    """The paired differences as the report should form them: seeds in order, images by name."""
+def seed_diffs(act: str, scale: int, dataset: str) -> list[float]:
+    """The per-seed differences as the report should form them: set value (mean over images) minus ReLU's."""
     diffs = []
     for seed in SEEDS:
         ours = activation_images(act, scale, seed)[dataset]
         relu = activation_images("relu", scale, seed)[dataset]
-        diffs += [ours[name][0] - relu[name][0] for name in sorted(ours)]
+        diffs.append(np.mean([v[0] for v in ours.values()]) - np.mean([v[0] for v in relu.values()]))
     return diffs
 
 
-def test_constant_offset_gives_exact_delta_and_degenerate_ci(cells: dict) -> None:
+def test_constant_offset_gives_exact_delta_and_no_p(cells: dict) -> None:
     for scale in SCALES:
         for dataset in SETS:
-            cell = cells[(scale, dataset, "lrelu")]
-            assert cell.n_pairs == len(SEEDS) * len(IMAGES)
-            assert cell.dpsnr == pytest.approx(0.1, abs=1e-9)
-            assert (cell.ci_low, cell.ci_high) == (pytest.approx(0.1, abs=1e-9), pytest.approx(0.1, abs=1e-9))
-            assert cell.p_value == pytest.approx(wilcoxon(pooled_diffs("lrelu", scale, dataset)).pvalue)
-            assert cell.p_value < 0.05
+            comparison = cells[(scale, dataset, "lrelu")].psnr_vs_relu
+            assert comparison.n == len(SEEDS)
+            assert comparison.mean == pytest.approx(0.1, abs=1e-9)
+            assert (comparison.ci_low, comparison.ci_high) == (pytest.approx(0.1), pytest.approx(0.1))
+            # Equal differences have no spread: a t-test has nothing to divide by.
+            assert math.isnan(comparison.p_value) and "equal" in comparison.note
+            assert cells[(scale, dataset, "lrelu")].ssim_vs_relu.mean == pytest.approx(0.001)
 
 
-def test_symmetric_noise_has_ci_around_zero_and_large_p(cells: dict) -> None:
-    cell = cells[(2, "Set5", "swish")]
-    assert cell.dpsnr == pytest.approx(0.0, abs=1e-9)
-    assert cell.ci_low < 0 < cell.ci_high
-    assert cell.p_value > 0.5
-    assert cell.p_value == pytest.approx(wilcoxon(pooled_diffs("swish", 2, "Set5")).pvalue)
+@pytest.mark.parametrize("act", ["swish", "mish"])
+def test_seed_level_comparison_is_scipys_paired_t(cells: dict, act: str) -> None:
+    diffs = seed_diffs(act, 2, "Set5")
+    comparison = cells[(2, "Set5", act)].psnr_vs_relu
+    assert comparison.n == 2  # seeds, not seeds x images
+    assert comparison.mean == pytest.approx(np.mean(diffs))
+    assert comparison.p_value == pytest.approx(stats.ttest_1samp(diffs, 0.0).pvalue)
+    low, high = stats.t.interval(0.95, 1, loc=np.mean(diffs), scale=stats.sem(diffs))
+    assert (comparison.ci_low, comparison.ci_high) == (pytest.approx(low), pytest.approx(high))
+    assert comparison.ci_low < 0 < comparison.ci_high
 
 
 def test_seed_spread_matches_numpy_ddof1(sweep: Path, cells: dict) -> None:
@@ -207,18 +215,56 @@ def test_seed_spread_matches_numpy_ddof1(sweep: Path, cells: dict) -> None:
             assert cell.n_seeds == 2
             assert cell.psnr_mean_std == pytest.approx((np.mean(psnr), np.std(psnr, ddof=1)))
             assert cell.ssim_mean_std == pytest.approx((np.mean(ssim), np.std(ssim, ddof=1)))
-    # mish is 0.2 dB below ReLU at seed 0 and 0.1 dB at seed 1: the pooled mean is -0.15.
-    assert cells[(4, "Set14", "mish")].dpsnr == pytest.approx(-0.15)
+    # mish is 0.2 dB below ReLU at seed 0 and 0.1 dB at seed 1: the mean over seeds is -0.15.
+    assert cells[(4, "Set14", "mish")].psnr_vs_relu.mean == pytest.approx(-0.15)
 
 
-def test_percent_change_is_relative_to_relu(cells: dict, report: tuple[Path, str]) -> None:
+def test_primary_endpoint_averages_the_sets_per_seed_first(sweep: Path) -> None:
+    (section,) = summarize(collect([sweep])).sections
+    primary = section.primary[(2, "mish")]
+    assert primary.datasets == ("Set5", "Set14")
+    per_seed = [(a + b) / 2 for a, b in zip(seed_diffs("mish", 2, "Set5"), seed_diffs("mish", 2, "Set14"), strict=True)]
+    assert primary.comparison.n == 2
+    assert primary.comparison.p_value == pytest.approx(stats.ttest_1samp(per_seed, 0.0).pvalue)
+    # Holm over the testable primary endpoints of the model (swish and mish at two scales; lrelu has no p).
+    raw = sorted(p.comparison.p_value for p in section.primary.values() if math.isfinite(p.comparison.p_value))
+    assert len(raw) == 4
+    assert min(p.comparison.p_adj for p in section.primary.values() if math.isfinite(p.comparison.p_adj)) == (
+        pytest.approx(min(1.0, 4 * raw[0]))
+    )
+
+
+def test_percent_change_is_only_in_the_paper_view(report: tuple[Path, str], cells: dict) -> None:
     relu, mish = cells[(2, "Set14", "relu")], cells[(2, "Set14", "mish")]
+    table = report[1].split("## The paper's Table 1")[0]
+    assert not [line for line in table.splitlines() if line.startswith("| x") and "%" in line]
+    rows = read_csv(report[0] / "paper_comparison.csv")
+    row = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("2", "Set14", "mish"))
     expected = (mish.psnr_mean_std[0] - relu.psnr_mean_std[0]) / relu.psnr_mean_std[0] * 100
-    assert mish.pct_psnr == pytest.approx(expected)
-    expected_ssim = (mish.ssim_mean_std[0] - relu.ssim_mean_std[0]) / relu.ssim_mean_std[0] * 100
-    assert mish.pct_ssim == pytest.approx(expected_ssim)
-    assert f"({expected:+.2f}% / {expected_ssim:+.2f}%)" in report[1]
-    assert math.isnan(relu.pct_psnr)
+    assert float(row["psnr_pct_vs_relu_ours"]) == pytest.approx(expected)
+    assert float(row["psnr_pct_vs_relu_paper"]) == pytest.approx((33.83 - 33.95) / 33.95 * 100)
+    assert f"{expected:+.2f}%" in report[1]
+
+
+def test_paper_view_reproduces_the_average_row(report: tuple[Path, str]) -> None:
+    from src.models.activations import PAPER_ACTIVATIONS
+    from src.report.paper import PRINTED_AVERAGE, TABLE1
+
+    # The mean over the paper's five sets gives its printed Average row: its per-set values are rounded to 0.01 dB
+    # and 0.0001, so the mean of them and the printed mean of the unrounded values may differ by one last digit.
+    for scale, printed in PRINTED_AVERAGE.items():
+        for act, (psnr, ssim) in zip(PAPER_ACTIVATIONS, printed, strict=True):
+            values = [v for (s, _, a), v in TABLE1.items() if s == scale and a == act]
+            assert len(values) == 5
+            assert np.mean([v[0] for v in values]) == pytest.approx(psnr, abs=0.01 + 1e-9)
+            assert np.mean([v[1] for v in values]) == pytest.approx(ssim, abs=0.0001 + 1e-9)
+    # Ours: the same mean over the sets both evaluated (Set5 and Set14 here), beside the paper's over those sets.
+    rows = read_csv(report[0] / "paper_comparison.csv")
+    average = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("4", "Average", "relu"))
+    per_set = [r for r in rows if r["scale"] == "4" and r["activation"] == "relu" and r["dataset"] != "Average"]
+    assert float(average["psnr_ours"]) == pytest.approx(np.mean([float(r["psnr_ours"]) for r in per_set]))
+    assert float(average["psnr_paper"]) == pytest.approx((32.48 + 28.82) / 2)
+    assert "| x4 | Average |" in report[1]
 
 
 def test_csv_has_the_exact_columns_and_one_row_per_cell(report: tuple[Path, str], cells: dict) -> None:
@@ -236,11 +282,17 @@ def test_csv_has_the_exact_columns_and_one_row_per_cell(report: tuple[Path, str]
         ("Set14", "relu"),
     ]
     relu = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("2", "Set5", "relu"))
-    assert relu["dpsnr_vs_relu"] == relu["p_value"] == relu["dpsnr_ci_low"] == ""
+    assert relu["dpsnr_vs_relu"] == relu["p_value"] == relu["dpsnr_ci_low"] == relu["n_pairs"] == ""
     lrelu = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("4", "Set5", "lrelu"))
     assert float(lrelu["dpsnr_vs_relu"]) == pytest.approx(0.1)
     assert float(lrelu["psnr_std"]) == pytest.approx(cells[(4, "Set5", "lrelu")].psnr_mean_std[1])
-    assert lrelu["n_seeds"] == "2"
+    assert lrelu["n_seeds"] == lrelu["n_pairs"] == "2"
+    mish = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("4", "Set5", "mish"))
+    comparison = cells[(4, "Set5", "mish")].psnr_vs_relu
+    assert float(mish["dpsnr_sd"]) == pytest.approx(np.std(seed_diffs("mish", 4, "Set5"), ddof=1))
+    assert float(mish["p_value"]) == pytest.approx(comparison.p_value)
+    assert float(mish["p_adj"]) == pytest.approx(comparison.p_adj) and comparison.p_adj >= comparison.p_value
+    assert float(mish["mde_80"]) == pytest.approx(comparison.mde_80) and comparison.mde_80 > 0
 
 
 def test_markdown_states_metric_seeds_legend_and_best(report: tuple[Path, str]) -> None:
@@ -248,14 +300,19 @@ def test_markdown_states_metric_seeds_legend_and_best(report: tuple[Path, str]) 
     assert text in report[1]
     assert "Y-channel PSNR" in text
     assert "2 seeds per cell (seeds 0, 1)" in text
-    assert "* p < 0.05" in text
-    # lrelu is best in every row: its PSNR is bold, and it is significant.
-    row = next(line for line in text.splitlines() if line.startswith("| x2 | Set5 |"))
-    assert row.split(" | ")[3].startswith("**")
-    assert row.split(" | ")[3].endswith(")*")
-    assert "±" in row
+    assert "* Holm-adjusted p < 0.05" in text and "paired t-interval over seeds" in text
+    # The primary endpoint comes first, then Table 1 in dB, then the absolute values.
+    assert text.index("### Primary endpoint") < text.index("### Table 1") < text.index("### PSNR / SSIM of every")
+    rows = [line for line in text.splitlines() if line.startswith("| x2 | Set5 |")]
+    delta, absolute = rows[0].split(" | "), rows[1].split(" | ")
+    assert delta[2].startswith("38.10 ± 0.14 / ")  # ReLU: mean ± SD over seeds
+    assert delta[3] == "+0.100 [+0.100, +0.100] / +0.0010 [+0.0010, +0.0010]"  # LeakyReLU: Δ vs ReLU
+    # Two seeds cannot clear Holm over 8 comparisons at this spread: no star anywhere.
+    assert "]*" not in text
+    # lrelu is best in every row of the absolute table: its PSNR is bold.
+    assert absolute[3].startswith("**38.20 ± 0.14**")
     tex = (report[0] / "table1.tex").read_text()
-    assert r"\toprule" in tex and r"\textbf{" in tex and r"$\pm$" in tex
+    assert r"\toprule" in tex and r"$\Delta$PSNR" in tex and r"$\pm$" in tex
 
 
 def test_paper_comparison(report: tuple[Path, str]) -> None:
@@ -303,7 +360,7 @@ def test_diverged_and_unfinished_are_reported_and_excluded(tmp_path: Path) -> No
     cell = section.cells[(2, "Set5", "lrelu")]
     assert cell.n_seeds == 2
     assert cell.seeds == (0, 1)
-    assert cell.dpsnr == pytest.approx(0.1)
+    assert cell.psnr_vs_relu.mean == pytest.approx(0.1) and cell.psnr_vs_relu.n == 2
 
     code, out, _ = run_main([str(tmp_path)])
     assert code == 0
@@ -322,6 +379,7 @@ def test_all_seeds_diverged_cell_says_so(tmp_path: Path) -> None:
     assert code == 0
     row = next(line for line in out.splitlines() if line.startswith("| x4 | Set5 |"))
     assert row.endswith("| diverged (1/1 seeds) |")
+    assert "skipped delta_psnr.png" in out
     # One seed: no ± anywhere, and an empty std in the CSV.
     assert "±" not in row
     relu = next(r for r in read_csv(tmp_path / "report" / "table1.csv") if r["activation"] == "relu")
@@ -366,7 +424,7 @@ def test_rgb_metric_reads_rgb_values(sweep: Path, cells: dict) -> None:
     (section,) = summarize(collect([sweep]), "psnr_rgb", "ssim_rgb").sections
     rgb, y = section.cells[(2, "Set5", "relu")], cells[(2, "Set5", "relu")]
     assert rgb.psnr_mean_std[0] == pytest.approx(y.psnr_mean_std[0] - 1.0)
-    assert section.cells[(2, "Set5", "lrelu")].dpsnr == pytest.approx(0.1)
+    assert section.cells[(2, "Set5", "lrelu")].psnr_vs_relu.mean == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("setup", ["empty", "only_unfinished", "missing"])
@@ -385,11 +443,28 @@ def test_no_results_is_a_one_line_error(tmp_path: Path, setup: str) -> None:
         assert f"no results.json found under {target}; run a sweep first: python -m src.train -m" in err
 
 
+def test_no_usable_run_is_a_one_line_error(tmp_path: Path) -> None:
+    write_job(tmp_path, "mish", make_job("mish", 2, 0, {}, status="diverged"))
+    write_unfinished(tmp_path, "relu", "relu", 2, 0)
+    code, out, err = run_main([str(tmp_path)])
+    assert (code, out) == (2, "")
+    assert err.startswith("error: no usable run under") and "none finished (diverged, unfinished)" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def test_identical_runs_report_why_there_is_no_p_value(tmp_path: Path) -> None:
-    for act in ("relu", "gelu"):
-        write_job(tmp_path, act, make_job(act, 2, 0, activation_images("relu", 2, 0)))
+    for seed in SEEDS:
+        for act in ("relu", "gelu"):
+            write_job(tmp_path, f"{act}{seed}", make_job(act, 2, seed, activation_images("relu", 2, seed)))
+    write_job(tmp_path, "elu0", make_job("elu", 2, 0, activation_images("relu", 2, 0)))
     code, out, _ = run_main([str(tmp_path)])
     assert code == 0
-    assert "+0.000 [+0.000, +0.000] p=n/a (all paired differences are zero) (n=5)" in out
-    row = next(r for r in read_csv(tmp_path / "report" / "table1.csv") if r["activation"] == "gelu")
-    assert row["p_value"] == "" and float(row["dpsnr_vs_relu"]) == 0.0
+    assert "n=2: all paired differences are equal: no p" in out
+    # One paired seed: a difference, but no interval and no test, and the table says why.
+    assert "+0.000 / +0.0000 (1 paired seed: no spread, so no CI or p)" in out
+    rows = read_csv(tmp_path / "report" / "table1.csv")
+    gelu = next(r for r in rows if r["activation"] == "gelu" and r["dataset"] == "Set5")
+    assert gelu["p_value"] == "" and float(gelu["dpsnr_vs_relu"]) == 0.0 and gelu["n_pairs"] == "2"
+    elu = next(r for r in rows if r["activation"] == "elu" and r["dataset"] == "Set5")
+    assert elu["dpsnr_ci_low"] == elu["p_value"] == elu["mde_80"] == "" and elu["n_pairs"] == "1"
+    assert "no spread" in elu["note"]

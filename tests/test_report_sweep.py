@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from scipy import stats
 
 from tests.helpers import run_cli
 
@@ -71,25 +72,27 @@ def test_the_report_agrees_with_the_jobs(seeded_sweep: Path) -> None:
         assert float(row["psnr_std"]) == pytest.approx(math.sqrt(sum((p - mean) ** 2 for p in psnrs)), abs=1e-6)
         assert float(row["ssim_mean"]) == pytest.approx(sum(v["ssim_y"] for v in values) / 2, abs=1e-6)
         if row["activation"] == "relu":
-            assert row["dpsnr_vs_relu"] == ""
+            assert row["dpsnr_vs_relu"] == "" and row["n_pairs"] == ""
         else:
+            # Per seed: the set value minus ReLU's of the same seed; then the t-interval over the two seeds.
             relu = {
-                (j["seed"], name): v["psnr_y"]
+                j["seed"]: j["metrics"]["Set5"]["psnr_y"]
                 for j in jobs
                 if j["activation"] == "relu" and j["scale"] == int(row["scale"])
-                for name, v in j["metrics"]["Set5"]["images"].items()
             }
             diffs = [
-                v["psnr_y"] - relu[(j["seed"], name)]
+                j["metrics"]["Set5"]["psnr_y"] - relu[j["seed"]]
                 for j in jobs
                 if j["activation"] == row["activation"] and j["scale"] == int(row["scale"])
-                for name, v in j["metrics"]["Set5"]["images"].items()
             ]
-            assert len(diffs) == 10
-            assert float(row["dpsnr_vs_relu"]) == pytest.approx(sum(diffs) / 10, abs=1e-6)
-            assert float(row["dpsnr_ci_low"]) <= float(row["dpsnr_vs_relu"]) <= float(row["dpsnr_ci_high"])
+            assert int(row["n_pairs"]) == len(diffs) == 2
+            assert float(row["dpsnr_vs_relu"]) == pytest.approx(sum(diffs) / 2, abs=1e-6)
+            if row["p_value"]:
+                assert float(row["p_value"]) == pytest.approx(stats.ttest_1samp(diffs, 0.0).pvalue, rel=1e-6)
+                assert float(row["dpsnr_ci_low"]) <= float(row["dpsnr_vs_relu"]) <= float(row["dpsnr_ci_high"])
+                assert float(row["p_adj"]) >= float(row["p_value"])
     table = (report / "table1.md").read_text()
-    assert "±" in table and "%" in table and table in proc.stdout
+    assert "±" in table and "ΔPSNR" in table and table in proc.stdout
     pngs = sorted(report.glob("*.png"))
     assert len(pngs) >= 2
     for png in pngs:

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from src.errors import UserError
+from src.results import DIVERGED, FINISHED, RESULTS_FILE
+
 BICUBIC = "bicubic"
-FINISHED = "finished"
-DIVERGED = "diverged"
 UNFINISHED = "unfinished"
 UNREADABLE = "unreadable"
 
@@ -21,7 +22,7 @@ UNREADABLE = "unreadable"
 _SKIP_DIRS = {"wandb", "checkpoints", "__pycache__"}
 
 
-class NoResultsError(Exception):
+class NoResultsError(UserError):
     """No job under the given directories wrote a results.json."""
 
 
@@ -38,6 +39,9 @@ class Job:
     metrics: dict[str, Any] = field(default_factory=dict)
     history: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    # What must agree between jobs that are pooled or compared, apart from the activation and the seed
+    # (`job_setting`: model size, steps, batch, world size, patch, precision, init_from); None where unknown.
+    setting: dict[str, Any] = field(default_factory=dict)
 
     def describe(self) -> str:
         settings = [f"{k}={v}" for k, v in (("activation", self.activation), ("scale", self.scale)) if v]
@@ -59,7 +63,10 @@ def collect(dirs: Sequence[Path], exclude: Path | None = None) -> list[Job]:
     """All jobs below `dirs` (not entering `exclude`); NoResultsError when none wrote a results.json."""
     found = [pair for root in dirs for pair in _walk(root, exclude)]
     if all(job.status == UNFINISHED for job, _ in found):
-        raise NoResultsError(", ".join(str(d) for d in dirs))
+        raise NoResultsError(
+            f"no {RESULTS_FILE} found under {', '.join(str(d) for d in dirs)}; "
+            "run a sweep first: python -m src.train -m ..."
+        )
     return _label_unfinished(found)
 
 
@@ -67,8 +74,8 @@ def _walk(root: Path, exclude: Path | None) -> Iterator[tuple[Job, dict[str, Any
     skip = exclude.resolve() if exclude is not None else None
     for here, subdirs, files in os.walk(root):
         path = Path(here)
-        if "results.json" in files:
-            yield _read_results(path / "results.json")
+        if RESULTS_FILE in files:
+            yield _read_results(path / RESULTS_FILE)
             subdirs.clear()
             continue
         if (path / ".hydra" / "config.yaml").is_file():
@@ -84,9 +91,9 @@ def _read_results(file: Path) -> tuple[Job, dict[str, Any]]:
     try:
         data = json.loads(file.read_text())
     except (OSError, ValueError) as err:
-        return Job(path=file.parent, status=UNREADABLE, note=f"unreadable results.json ({err})"), {}
+        return Job(path=file.parent, status=UNREADABLE, note=f"unreadable {RESULTS_FILE} ({err})"), {}
     if not isinstance(data, dict):
-        return Job(path=file.parent, status=UNREADABLE, note="results.json is not a JSON object"), {}
+        return Job(path=file.parent, status=UNREADABLE, note=f"{RESULTS_FILE} is not a JSON object"), {}
     status = data.get("status", FINISHED)
     note = ""
     if status == DIVERGED and data.get("diverged_at_step") is not None:
@@ -106,6 +113,7 @@ def _read_results(file: Path) -> tuple[Job, dict[str, Any]]:
         metrics=_dict(data.get("metrics")),
         history=_dict(data.get("history")),
         note=note,
+        setting=job_setting(data, _dict(data.get("config"))),
     )
     return job, _dict(data.get("config"))
 
@@ -126,7 +134,8 @@ def _read_unfinished(path: Path) -> tuple[Job, dict[str, Any]]:
         activation=name if isinstance(name, str) else None,
         scale=_int(config.get("scale")),
         seed=_int(config.get("seed")),
-        note="no results.json (still running, killed or crashed)",
+        note=f"no {RESULTS_FILE} (still running, killed or crashed)",
+        setting=job_setting({}, config),
     )
     return job, config
 
@@ -134,7 +143,7 @@ def _read_unfinished(path: Path) -> tuple[Job, dict[str, Any]]:
 def _label_unfinished(found: list[tuple[Job, dict[str, Any]]]) -> list[Job]:
     """Give unfinished jobs the labels their finished siblings carry.
 
-    An unfinished job only has its Hydra config; the `activation` label ("lrelu(0.2)") and preset name
+    An unfinished job only has its Hydra config; the `activation` label ("lrelu(0.2)") and model name
     are made by the training code. A finished job with the same config section tells us what they are,
     without this package re-deriving the label rules.
     """
@@ -161,11 +170,49 @@ def _label_unfinished(found: list[tuple[Job, dict[str, Any]]]) -> list[Job]:
 def _model_name(section: Any) -> str | None:
     if isinstance(section, str):
         return section
-    if isinstance(section, dict):
-        for key in ("name", "preset"):
-            if isinstance(section.get(key), str):
-                return section[key]
+    if isinstance(section, dict) and isinstance(section.get("name"), str):
+        return section["name"]
     return None
+
+
+# Keys of `config.model.net` that are not the model's size: the activation is what a sweep varies, the scale is
+# compared on its own, and the class is named by the model name.
+_NOT_SIZE = {"act", "act_params", "scale", "_target_"}
+
+
+def job_setting(data: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """Everything but the activation and the seed that makes two jobs the same experiment.
+
+    `precision` and `batch.global` come from results.json where it has them; older files fall back to the
+    config (`trainer.precision` or the fast path's `fast.precision`; per-device `data.batch_size` x world size).
+    """
+    net = _dict(_dict(config.get("model")).get("net"))
+    data_section = _dict(config.get("data"))
+    trainer = _dict(config.get("trainer"))
+    world_size = _int(data.get("world_size"))
+    batch = _int(_dict(data.get("batch")).get("global"))
+    if batch is None and _int(data_section.get("batch_size")) is not None:
+        batch = _int(data_section["batch_size"]) * (world_size or 1)
+    precision = data.get("precision") or trainer.get("precision") or _dict(config.get("fast")).get("precision")
+    values = {
+        "steps": _int(trainer.get("max_steps")),
+        "batch": batch,
+        "world_size": world_size,
+        "patch": _int(data_section.get("patch_size")),
+        "precision": None if precision is None else str(precision),
+        "init_from": config.get("init_from"),
+    }
+    return {**{f"model.{k}": v for k, v in sorted(net.items()) if k not in _NOT_SIZE}, **values}
+
+
+def setting_difference(setting: dict[str, Any], other: dict[str, Any]) -> tuple[str, str]:
+    """The keys on which two settings differ, as text for each side: ('world_size 4', 'world_size 1')."""
+    keys = [k for k in dict.fromkeys([*setting, *other]) if setting.get(k) != other.get(k)]
+
+    def side(values: dict[str, Any]) -> str:
+        return ", ".join(f"{k} {'?' if values.get(k) is None else values[k]}" for k in keys)
+
+    return side(setting), side(other)
 
 
 def _canonical(section: Any) -> str:

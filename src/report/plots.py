@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from src.models.activations import formula_values
 from src.report.collect import BICUBIC, Job, number
-from src.report.summary import REFERENCE, Summary, activation_order
+from src.report.summary import REFERENCE, Cell, Summary, column_order
 from src.report.tables import display_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-# PyTorch's defaults, used when a run does not say otherwise (PReLU's slope is learned; 0.25 is its start).
-_DEFAULT_SLOPE = {"lrelu": 0.01, "prelu": 0.25}
 _LINESTYLES = ("-", "--", ":", "-.")
 
 
@@ -38,40 +37,19 @@ def _colors(labels: Sequence[str]) -> dict[str, Any]:
     from matplotlib import colormaps
 
     palette = colormaps["tab10"].colors
-    return {label: palette[i % len(palette)] for i, label in enumerate(sorted(labels, key=activation_order))}
+    return {label: palette[i % len(palette)] for i, label in enumerate(sorted(labels, key=column_order))}
 
 
-def activation_values(label: str, params: dict[str, Any], x: np.ndarray) -> np.ndarray | None:
-    """The activation `label` ("lrelu(0.2)" -> its base name) at x; None for a name we do not know."""
-    name = label.split("(")[0]
-    if name in _DEFAULT_SLOPE:
-        slope = number(params.get("negative_slope", params.get("init", _DEFAULT_SLOPE[name])))
-        return np.where(x > 0, x, slope * x)
-    if name == "relu":
-        return np.maximum(x, 0.0)
-    if name == "swish":
-        return x / (1.0 + np.exp(-x))
-    if name == "mish":
-        return x * np.tanh(np.logaddexp(0.0, x))
-    if name == "elu":
-        alpha = number(params.get("alpha", 1.0))
-        return np.where(x > 0, x, alpha * np.expm1(x))
-    if name == "gelu":
-        from scipy.special import erf
-
-        return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
-    return None
-
-
-def activation_curves(activations: dict[str, dict[str, Any]], path: Path) -> list[str]:
-    """The activation functions over [-4, 4]; returns the labels that could not be drawn."""
+def activation_figure(activations: dict[str, dict[str, Any]]) -> tuple[Figure, list[str]]:
+    """The activation functions over [-4, 4] (formulas from the activation registry), and the labels that have
+    no formula there."""
     x = np.linspace(-4.0, 4.0, 801)
     figure = _figure(6.0, 4.5)
     axes = figure.add_subplot()
     colors = _colors(list(activations))
     unknown = []
-    for i, label in enumerate(sorted(activations, key=activation_order)):
-        y = activation_values(label, activations[label], x)
+    for i, label in enumerate(sorted(activations, key=column_order)):
+        y = formula_values(label, activations[label], x)
         if y is None:
             unknown.append(label)
             continue
@@ -82,6 +60,12 @@ def activation_curves(activations: dict[str, dict[str, Any]], path: Path) -> lis
     axes.set(xlim=(-4, 4), ylim=(-1.5, 4.0), xlabel="x", ylabel="f(x)", title="Activation functions")
     axes.legend()
     axes.grid(alpha=0.3)
+    return figure, unknown
+
+
+def activation_curves(activations: dict[str, dict[str, Any]], path: Path) -> list[str]:
+    """Write the activation functions (the paper's Fig. 2) to `path`; returns the labels that could not be drawn."""
+    figure, unknown = activation_figure(activations)
     figure.savefig(path, dpi=120)
     return unknown
 
@@ -92,11 +76,11 @@ def delta_psnr(summary: Summary, path: Path) -> bool:
         (section, scale)
         for section in summary.sections
         for scale in section.scales
-        if any(c.n_pairs for c in section.cells.values() if c.scale == scale)
+        if any(_compared(c) for c in section.cells.values() if c.scale == scale)
     ]
     if not panels:
         return False
-    compared = sorted({c.activation for s, _ in panels for c in s.cells.values() if c.n_pairs}, key=activation_order)
+    compared = sorted({c.activation for s, _ in panels for c in s.cells.values() if _compared(c)}, key=column_order)
     colors = _colors(compared)
     figure = _figure(max(4.5, 3.2 * len(panels)), 4.0)
     for i, (section, scale) in enumerate(panels, start=1):
@@ -105,23 +89,27 @@ def delta_psnr(summary: Summary, path: Path) -> bool:
         width = 0.8 / max(len(compared), 1)
         for j, act in enumerate(compared):
             cells = [section.cells.get((scale, d, act)) for d in datasets]
-            points = [(k, c) for k, c in enumerate(cells) if c is not None and c.n_pairs]
+            points = [(k, c.psnr_vs_relu) for k, c in enumerate(cells) if c is not None and _compared(c)]
             if not points:
                 continue
             xs = np.array([k for k, _ in points]) + (j - (len(compared) - 1) / 2) * width
-            ys = np.array([c.dpsnr for _, c in points])
-            low = np.array([c.dpsnr - c.ci_low if math.isfinite(c.ci_low) else 0.0 for _, c in points])
-            high = np.array([c.ci_high - c.dpsnr if math.isfinite(c.ci_high) else 0.0 for _, c in points])
+            ys = np.array([c.mean for _, c in points])
+            low = np.array([c.mean - c.ci_low if math.isfinite(c.ci_low) else 0.0 for _, c in points])
+            high = np.array([c.ci_high - c.mean if math.isfinite(c.ci_high) else 0.0 for _, c in points])
             axes.errorbar(xs, ys, yerr=[low, high], fmt="o", capsize=3, color=colors[act], label=display_name(act))
         axes.axhline(0.0, color="0.4", linewidth=0.8)
         axes.set_xticks(range(len(datasets)), datasets, rotation=30)
         axes.set_title(f"{section.model} x{scale}")
         axes.grid(axis="y", alpha=0.3)
         if i == 1:
-            axes.set_ylabel("ΔPSNR vs ReLU (dB), 95% CI")
+            axes.set_ylabel("ΔPSNR vs ReLU (dB), 95% t-interval over seeds")
             axes.legend(fontsize="small")
     figure.savefig(path, dpi=120)
     return True
+
+
+def _compared(cell: Cell) -> bool:
+    return cell.psnr_vs_relu is not None and cell.psnr_vs_relu.n > 0
 
 
 def _series(points: Any) -> tuple[np.ndarray, np.ndarray] | None:
@@ -146,7 +134,7 @@ def training_curves(jobs: Sequence[Job], psnr_key: str, path: Path) -> bool:
     for i, key in enumerate(keys, start=1):
         axes = figure.add_subplot(1, len(keys), i)
         shown: set[str] = set()
-        for job in sorted(logged, key=lambda j: activation_order(j.activation or "")):
+        for job in sorted(logged, key=lambda j: column_order(j.activation or "")):
             series = _series(job.history.get(key))
             if series is None:
                 continue

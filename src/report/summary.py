@@ -1,23 +1,33 @@
-"""From jobs to table cells: group by model, scale, set and activation; spread over seeds; pairs vs ReLU."""
+"""From jobs to table cells: group by model, scale, set and activation; seed-level comparisons vs ReLU.
+
+Runs pair by seed (same seed = same initial weights and sample stream), so every difference vs ReLU is formed
+per seed from set-level values, and inference is over seeds (`stats.paired_t`), never over pooled images.
+Jobs that differ in anything but the activation and the seed (`collect.job_setting`) are neither pooled into
+one cell nor compared: the summary names the difference.
+"""
 
 from __future__ import annotations
 
+import json
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from src.report.collect import BICUBIC, FINISHED, UNREADABLE, Job, number
-from src.report.stats import bootstrap_mean_ci, mean_std, relative_change_pct, wilcoxon_p
+from src.models.activations import activation_order
+from src.report.collect import BICUBIC, UNREADABLE, Job, number, setting_difference
+from src.report.stats import Comparison, holm, mean_std, paired_t
+from src.results import FINISHED
 
 REFERENCE = "relu"
 SET_ORDER = ("DIV2K", "Set5", "Set14", "B100", "Urban100")
-ACTIVATION_ORDER = (BICUBIC, "relu", "lrelu", "swish", "mish")
+# The status given to a finished job left out of its cell because its setting differs from the cell's.
+OTHER_SETTING = "other setting"
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One (model, scale, set, activation): finished seeds only."""
+    """One (model, scale, set, activation): finished seeds of one setting, and the comparison vs ReLU."""
 
     model: str
     scale: int
@@ -26,14 +36,11 @@ class Cell:
     seeds: tuple[int | None, ...]
     psnr: tuple[float, ...]
     ssim: tuple[float, ...]
-    pct_psnr: float = math.nan
-    pct_ssim: float = math.nan
-    dpsnr: float = math.nan
-    ci_low: float = math.nan
-    ci_high: float = math.nan
-    p_value: float = math.nan
-    n_pairs: int = 0
-    p_note: str = ""
+    # Per-seed (activation - ReLU of the same seed) of the set values; None for ReLU, bicubic and cells that
+    # are not compared (`note` says why).
+    psnr_vs_relu: Comparison | None = None
+    ssim_vs_relu: Comparison | None = None
+    note: str = ""
 
     @property
     def n_seeds(self) -> int:
@@ -48,9 +55,20 @@ class Cell:
         return mean_std([v for v in self.ssim if math.isfinite(v)])
 
 
+@dataclass(frozen=True)
+class Primary:
+    """The pre-specified primary endpoint of one (scale, activation): per seed, the ΔPSNR vs ReLU averaged over
+    `datasets`, then the paired t over seeds."""
+
+    scale: int
+    activation: str
+    datasets: tuple[str, ...]
+    comparison: Comparison
+
+
 @dataclass
 class Section:
-    """Everything one model preset contributes: one table section."""
+    """Everything one model contributes: one table section."""
 
     model: str
     scales: list[int]
@@ -61,6 +79,10 @@ class Section:
     excluded: dict[tuple[int, str], list[Job]] = field(default_factory=dict)
     # (scale, activation) -> how many jobs were launched for the column, finished or not.
     launched: dict[tuple[int, str], int] = field(default_factory=dict)
+    # (scale, activation) -> the primary endpoint, for every activation compared with ReLU.
+    primary: dict[tuple[int, str], Primary] = field(default_factory=dict)
+    # (scale, activation) -> why it is not compared with ReLU ("mish: world_size 4 vs relu: world_size 1").
+    not_compared: dict[tuple[int, str], str] = field(default_factory=dict)
 
 
 @dataclass
@@ -77,20 +99,20 @@ def set_order(name: str) -> tuple[int, str]:
     return (SET_ORDER.index(name), "") if name in SET_ORDER else (len(SET_ORDER), name)
 
 
-def activation_order(label: str) -> tuple[int, str]:
-    base = label.split("(")[0]
-    return (ACTIVATION_ORDER.index(base), label) if base in ACTIVATION_ORDER else (len(ACTIVATION_ORDER), label)
+def column_order(label: str) -> tuple[int, tuple[int, str]]:
+    """Bicubic first, then the activation registry's order."""
+    return (0, ("", "")) if label == BICUBIC else (1, activation_order(label))
 
 
-def summarize(jobs: Sequence[Job], psnr_key: str = "psnr_y", ssim_key: str = "ssim_y", paired: bool = True) -> Summary:
-    """Group `jobs` into per-model sections; `paired=False` skips the per-image tests (means only)."""
+def summarize(jobs: Sequence[Job], psnr_key: str = "psnr_y", ssim_key: str = "ssim_y") -> Summary:
+    """Group `jobs` into per-model sections with seed-level comparisons vs ReLU."""
     summary = Summary(sections=[], psnr_key=psnr_key, ssim_key=ssim_key)
     placeable = [j for j in jobs if _has_column(j)]
     summary.unplaced = [j for j in jobs if not _has_column(j)]
     models = sorted({j.model for j in placeable if j.model and j.model != BICUBIC}) or [BICUBIC]
 
-    # A job whose preset could not be read (an unfinished run's config) belongs somewhere only when
-    # there is one section to put it in.
+    # A job whose model could not be read (an unfinished run's config) belongs somewhere only when there is
+    # one section to put it in.
     placed = []
     for job in placeable:
         if job.model is not None:
@@ -100,22 +122,19 @@ def summarize(jobs: Sequence[Job], psnr_key: str = "psnr_y", ssim_key: str = "ss
         else:
             summary.unplaced.append(job)
 
-    finished: dict[tuple[str, int, str, int | None], Job] = {}
+    seen: set[tuple[str, int | None, str | None, int | None, str]] = set()
+    kept = []
     for job in placed:
-        if job.status != FINISHED:
-            continue
-        key = (job.model or BICUBIC, job.scale, job.activation, job.seed)
-        if key in finished:
+        key = (job.model or BICUBIC, job.scale, job.activation, job.seed, _setting_key(job))
+        if job.status == FINISHED and key in seen:
+            # Duplicates would also inflate the "k/n seeds" counts of the cells.
             summary.duplicates.append(job)
-        else:
-            finished[key] = job
-
-    # Duplicates would also inflate the "k/n seeds" counts of the cells.
-    ignored = {id(j) for j in summary.duplicates}
-    placed = [j for j in placed if id(j) not in ignored]
+            continue
+        seen.add(key)
+        kept.append(job)
     for model in models:
-        in_model = [j for j in placed if j.model in (model, BICUBIC)]
-        summary.sections.append(_section(model, in_model, finished, psnr_key, ssim_key, paired))
+        in_model = [j for j in kept if j.model in (model, BICUBIC)]
+        summary.sections.append(_section(model, in_model, psnr_key, ssim_key))
     return summary
 
 
@@ -123,114 +142,155 @@ def _has_column(job: Job) -> bool:
     return bool(job.activation) and job.scale is not None and job.status != UNREADABLE
 
 
-def _section(
-    model: str,
-    jobs: list[Job],
-    finished: dict[tuple[str, int, str, int | None], Job],
-    psnr_key: str,
-    ssim_key: str,
-    paired: bool,
-) -> Section:
+def _setting_key(job: Job) -> str:
+    return json.dumps(job.setting, sort_keys=True, default=str)
+
+
+def _section(model: str, jobs: list[Job], psnr_key: str, ssim_key: str) -> Section:
     launched: dict[tuple[int, str], int] = defaultdict(int)
     excluded: dict[tuple[int, str], list[Job]] = defaultdict(list)
+    finished: dict[tuple[int, str], list[Job]] = defaultdict(list)
     for job in jobs:
         launched[(job.scale, job.activation)] += 1
-        if job.status != FINISHED:
+        if job.status == FINISHED:
+            finished[(job.scale, job.activation)].append(job)
+        else:
             excluded[(job.scale, job.activation)].append(job)
 
-    # (scale, set, activation) -> finished jobs (one per seed) that evaluated that set.
-    runs: dict[tuple[int, str, str], list[Job]] = defaultdict(list)
-    for (m, scale, act, _seed), job in finished.items():
-        if m not in (model, BICUBIC):
-            continue
-        for dataset, values in job.metrics.items():
-            if isinstance(values, dict) and math.isfinite(number(values.get(psnr_key))):
-                runs[(scale, dataset, act)].append(job)
-
-    cells = {}
-    for (scale, dataset, act), group in runs.items():
-        cells[(scale, dataset, act)] = Cell(
-            model=model,
-            scale=scale,
-            dataset=dataset,
-            activation=act,
-            seeds=tuple(j.seed for j in group),
-            psnr=tuple(number(j.metrics[dataset].get(psnr_key)) for j in group),
-            ssim=tuple(number(j.metrics[dataset].get(ssim_key)) for j in group),
-        )
-    for key, cell in list(cells.items()):
-        scale, dataset, act = key
-        reference = cells.get((scale, dataset, REFERENCE))
-        if act in (REFERENCE, BICUBIC) or reference is None:
-            continue
-        cells[key] = _versus_reference(
-            cell,
-            reference,
-            runs[(scale, dataset, act)],
-            runs[(scale, dataset, REFERENCE)],
-            psnr_key,
-            paired,
-        )
-
-    scales = sorted({s for s, _ in launched})
-    return Section(
+    section = Section(
         model=model,
-        scales=scales,
-        datasets={s: sorted({d for (sc, d, _) in cells if sc == s}, key=set_order) for s in scales},
-        activations=sorted({a for _, a in launched}, key=activation_order),
-        cells=cells,
-        excluded=dict(excluded),
+        scales=sorted({s for s, _ in launched}),
+        datasets={},
+        activations=sorted({a for _, a in launched}, key=column_order),
+        cells={},
+        excluded=excluded,
         launched=dict(launched),
     )
+    for scale in section.scales:
+        pooled = _one_setting_per_column(scale, finished, section)
+        for act, group in pooled.items():
+            for dataset in sorted({d for j in group for d in j.metrics}, key=set_order):
+                runs = [j for j in group if math.isfinite(_set_value(j, dataset, psnr_key))]
+                if runs:
+                    section.cells[(scale, dataset, act)] = Cell(
+                        model=model,
+                        scale=scale,
+                        dataset=dataset,
+                        activation=act,
+                        seeds=tuple(j.seed for j in runs),
+                        psnr=tuple(_set_value(j, dataset, psnr_key) for j in runs),
+                        ssim=tuple(_set_value(j, dataset, ssim_key) for j in runs),
+                    )
+        section.datasets[scale] = sorted({d for (s, d, _) in section.cells if s == scale}, key=set_order)
+        for act in pooled:
+            if act not in (REFERENCE, BICUBIC) and REFERENCE in pooled:
+                _compare(section, scale, act)
+    _adjust(section)
+    section.excluded = dict(excluded)
+    return section
 
 
-def _versus_reference(
-    cell: Cell, reference: Cell, runs: list[Job], reference_runs: list[Job], psnr_key: str, paired: bool
-) -> Cell:
-    psnr, _ = cell.psnr_mean_std
-    ssim, _ = cell.ssim_mean_std
-    ref_psnr, _ = reference.psnr_mean_std
-    ref_ssim, _ = reference.ssim_mean_std
-    changes = {
-        "pct_psnr": relative_change_pct(psnr, ref_psnr),
-        "pct_ssim": relative_change_pct(ssim, ref_ssim),
-    }
-    if not paired:
-        return replace(cell, **changes)
-    diffs = paired_differences(cell.dataset, runs, reference_runs, psnr_key)
-    low, high = bootstrap_mean_ci(diffs)
-    p_value, p_note = wilcoxon_p(diffs)
-    return replace(
-        cell,
-        **changes,
-        dpsnr=sum(diffs) / len(diffs) if diffs else math.nan,
-        ci_low=low,
-        ci_high=high,
-        p_value=p_value,
-        n_pairs=len(diffs),
-        p_note=p_note if diffs else "no image pairs with a ReLU run of the same seed",
-    )
+def _one_setting_per_column(
+    scale: int, finished: dict[tuple[int, str], list[Job]], section: Section
+) -> dict[str, list[Job]]:
+    """The finished jobs each activation column pools at `scale`: one setting per column.
 
-
-def paired_differences(dataset: str, runs: list[Job], reference_runs: list[Job], key: str) -> list[float]:
-    """Per-image (run - reference) of `key`, matched on seed and image name, pooled over seeds.
-
-    Callers pass runs of one model and scale, so the match on those is already made.
+    ReLU keeps its most common setting (the reference); another activation keeps the reference setting when it
+    has runs in it, else its own most common one and is then not compared. Jobs of any other setting are listed
+    apart (status OTHER_SETTING) with the difference named.
     """
-    reference_by_seed = {j.seed: j for j in reference_runs}
-    diffs = []
-    for job in sorted(runs, key=lambda j: (j.seed is None, j.seed or 0)):
-        reference = reference_by_seed.get(job.seed)
-        if reference is None:
+    by_act = {act: jobs for (s, act), jobs in finished.items() if s == scale}
+    reference = _most_common(by_act[REFERENCE]) if REFERENCE in by_act else None
+    pooled = {}
+    for act, jobs in by_act.items():
+        if act == BICUBIC:  # evaluation of a fixed function: nothing to pool or compare
+            pooled[act] = jobs
             continue
-        images = job.metrics[dataset].get("images") or {}
-        reference_images = reference.metrics[dataset].get("images") or {}
-        for name in sorted(set(images) & set(reference_images)):
-            diff = _image_value(images[name], key) - _image_value(reference_images[name], key)
-            if math.isfinite(diff):
-                diffs.append(diff)
-    return diffs
+        settings = {_setting_key(j): j.setting for j in jobs}
+        chosen = _setting_key_of(reference) if reference is not None else None
+        if chosen not in settings:
+            chosen = _setting_key_of(_most_common(jobs))
+            if reference is not None:
+                mine, theirs = setting_difference(settings[chosen], reference)
+                section.not_compared[(scale, act)] = f"{act}: {mine} vs {REFERENCE}: {theirs}"
+        pooled[act] = [j for j in jobs if _setting_key(j) == chosen]
+        for job in jobs:
+            if _setting_key(job) != chosen:
+                mine, theirs = setting_difference(job.setting, settings[chosen])
+                note = f"not pooled: {act}: {mine} vs the other {act} runs: {theirs}"
+                section.excluded.setdefault((scale, act), []).append(replace(job, status=OTHER_SETTING, note=note))
+    return pooled
 
 
-def _image_value(entry: object, key: str) -> float:
-    return number(entry.get(key)) if isinstance(entry, dict) else math.nan
+def _most_common(jobs: list[Job]) -> dict:
+    """The setting most jobs share; a tie goes to the setting of the lowest seed."""
+    counts = Counter(_setting_key(j) for j in jobs)
+    ordered = sorted(jobs, key=lambda j: (-counts[_setting_key(j)], j.seed is None, j.seed or 0))
+    return ordered[0].setting
+
+
+def _setting_key_of(setting: dict) -> str:
+    return json.dumps(setting, sort_keys=True, default=str)
+
+
+def _set_value(job: Job, dataset: str, key: str) -> float:
+    values = job.metrics.get(dataset)
+    return number(values.get(key)) if isinstance(values, dict) else math.nan
+
+
+def seed_differences(cell: Cell, reference: Cell, ssim: bool = False) -> dict[int | None, float]:
+    """seed -> (cell - reference) of the set value, for the seeds both have (finite values only)."""
+    values, reference_values = (cell.ssim, reference.ssim) if ssim else (cell.psnr, reference.psnr)
+    by_seed = dict(zip(reference.seeds, reference_values, strict=True))
+    diffs = {seed: value - by_seed[seed] for seed, value in zip(cell.seeds, values, strict=True) if seed in by_seed}
+    return {seed: d for seed, d in diffs.items() if math.isfinite(d)}
+
+
+def _compare(section: Section, scale: int, act: str) -> None:
+    if (scale, act) in section.not_compared:
+        for dataset in section.datasets[scale]:
+            cell = section.cells.get((scale, dataset, act))
+            if cell is not None:
+                section.cells[(scale, dataset, act)] = replace(cell, note=section.not_compared[(scale, act)])
+        return
+    per_set: dict[str, dict[int | None, float]] = {}
+    for dataset in section.datasets[scale]:
+        cell = section.cells.get((scale, dataset, act))
+        reference = section.cells.get((scale, dataset, REFERENCE))
+        if cell is None:
+            continue
+        if reference is None:
+            section.cells[(scale, dataset, act)] = replace(cell, note=f"no {REFERENCE} run evaluated {dataset}")
+            continue
+        diffs = seed_differences(cell, reference)
+        section.cells[(scale, dataset, act)] = replace(
+            cell,
+            psnr_vs_relu=paired_t(list(diffs.values())),
+            ssim_vs_relu=paired_t(list(seed_differences(cell, reference, ssim=True).values())),
+            note="" if diffs else f"no {REFERENCE} run with the same seed",
+        )
+        per_set[dataset] = diffs
+    # Primary endpoint: only seeds paired on every set, so that each seed's average covers the same sets.
+    datasets = tuple(d for d in per_set if per_set[d])
+    if datasets:
+        seeds = set.intersection(*(set(per_set[d]) for d in datasets))
+        averages = [sum(per_set[d][s] for d in datasets) / len(datasets) for s in sorted(seeds, key=_seed_order)]
+        section.primary[(scale, act)] = Primary(scale, act, datasets, paired_t(averages))
+
+
+def _seed_order(seed: int | None) -> tuple[bool, int]:
+    return seed is None, seed or 0
+
+
+def _adjust(section: Section) -> None:
+    """Holm across each family of the section: the primary endpoints, and the per-set ΔPSNR comparisons."""
+    keys = list(section.primary)
+    for key, p_adj in zip(keys, holm([section.primary[k].comparison.p_value for k in keys]), strict=True):
+        section.primary[key] = replace(
+            section.primary[key], comparison=replace(section.primary[key].comparison, p_adj=p_adj)
+        )
+    keys = [k for k, c in section.cells.items() if c.psnr_vs_relu is not None]
+    adjusted = holm([section.cells[k].psnr_vs_relu.p_value for k in keys])
+    for key, p_adj in zip(keys, adjusted, strict=True):
+        cell = section.cells[key]
+        section.cells[key] = replace(cell, psnr_vs_relu=replace(cell.psnr_vs_relu, p_adj=p_adj))

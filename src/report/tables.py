@@ -1,4 +1,4 @@
-"""Render a Summary as the paper's Table 1: markdown, booktabs LaTeX and CSV.
+"""Render a Summary: the primary endpoint, Table 1 in dB vs ReLU, absolute values, tests; markdown, LaTeX, CSV.
 
 The cell text is built once, through a small Style, so that markdown and LaTeX cannot drift apart.
 """
@@ -11,9 +11,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from src.models.activations import display_name as activation_display_name
 from src.report.collect import BICUBIC
-from src.report.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED
-from src.report.summary import REFERENCE, Cell, Section, Summary, activation_order
+from src.report.stats import Comparison
+from src.report.summary import REFERENCE, Cell, Section, Summary, column_order
 
 CSV_COLUMNS = (
     "scale",
@@ -28,61 +29,61 @@ CSV_COLUMNS = (
     "dpsnr_ci_low",
     "dpsnr_ci_high",
     "p_value",
+    "n_pairs",
+    "dpsnr_sd",
+    "p_adj",
+    "mde_80",
+    "dssim_vs_relu",
+    "dssim_ci_low",
+    "dssim_ci_high",
+    "note",
 )
 ALPHA = 0.05
 MARK = "*"
-
-_NAMES = {
-    BICUBIC: "Bicubic",
-    "relu": "ReLU",
-    "lrelu": "LeakyReLU",
-    "swish": "Swish",
-    "mish": "Mish",
-    "gelu": "GELU",
-    "elu": "ELU",
-    "prelu": "PReLU",
-}
 _METRIC_NAMES = {"y": "Y-channel", "rgb": "RGB"}
 
 
 @dataclass(frozen=True)
 class Style:
     pm: str
-    percent: str
     bold: Callable[[str], str]
     mark: Callable[[str], str]
     text: Callable[[str], str]
 
 
 # `<` and `>` print as other glyphs in LaTeX's default text font encoding.
-_TEX = {"_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "±": r"$\pm$", "<": r"$<$", ">": r"$>$"}
+_TEX = {"_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "±": r"$\pm$", "<": r"$<$", ">": r"$>$", "Δ": r"$\Delta$"}
 
 
 def _tex_escape(text: str) -> str:
     return "".join(_TEX.get(c, c) for c in text)
 
 
-MARKDOWN = Style(" ± ", "%", lambda s: f"**{s}**", lambda s: s, lambda s: s)
-LATEX = Style(r"$\pm$", r"\%", lambda s: rf"\textbf{{{s}}}", lambda s: rf"$^{{{s}}}$", _tex_escape)
+MARKDOWN = Style(" ± ", lambda s: f"**{s}**", lambda s: s, lambda s: s)
+LATEX = Style(r"$\pm$", lambda s: rf"\textbf{{{s}}}", lambda s: rf"$^{{{s}}}$", _tex_escape)
 
 
 def display_name(label: str) -> str:
-    """'lrelu(0.2)' -> 'LeakyReLU(0.2)'; unknown names stay as they are."""
-    base, paren, rest = label.partition("(")
-    return _NAMES.get(base, base) + paren + rest
+    """'lrelu(0.2)' -> 'LeakyReLU(0.2)', from the activation registry; the bicubic reference as 'Bicubic'."""
+    return "Bicubic" if label == BICUBIC else activation_display_name(label)
 
 
 def metric_name(metric: str) -> str:
     return _METRIC_NAMES.get(metric, metric)
 
 
-# --- the values table ---------------------------------------------------------------------------
-
-
 def _fmt(value: float, digits: int, signed: bool = False) -> str:
     if not math.isfinite(value):
         return "–"
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def _p(value: float) -> str:
+    return f"{value:.2g}" if math.isfinite(value) else "–"
+
+
+def _compared(section: Section) -> list[str]:
+    return [a for a in section.activations if a not in (REFERENCE, BICUBIC)]
 
 
 def _seed_counts(section: Section) -> tuple[int, list[int]]:
@@ -100,34 +101,49 @@ def _exclusion_text(section: Section, scale: int, act: str) -> str:
     return ", ".join(f"{status} ({n}/{launched} seeds)" for status, n in sorted(counts.items()))
 
 
-def _values_cell(cell: Cell, section: Section, style: Style, best: tuple[str, str], n_max: int) -> str:
-    psnr, psnr_std = cell.psnr_mean_std
-    ssim, ssim_std = cell.ssim_mean_std
-    psnr_text, ssim_text = _fmt(psnr, 2), _fmt(ssim, 4)
-    # Bicubic is deterministic: any spread over "seeds" would be zero and say nothing.
-    if cell.activation != BICUBIC and cell.n_seeds > 1:
-        psnr_text += style.pm + _fmt(psnr_std, 2)
-        ssim_text += style.pm + _fmt(ssim_std, 4)
-    if _fmt(psnr, 2) == best[0]:
-        psnr_text = style.bold(psnr_text)
-    if _fmt(ssim, 4) == best[1]:
-        ssim_text = style.bold(ssim_text)
-    text = f"{psnr_text} / {ssim_text}"
-    if math.isfinite(cell.pct_psnr):
-        text += f" ({_pct(cell.pct_psnr, style)} / {_pct(cell.pct_ssim, style)})"
-    if cell.p_value < ALPHA:
-        text += style.mark(MARK)
+def _notes(cell: Cell, section: Section, n_max: int) -> str:
     notes = []
     if cell.activation != BICUBIC and cell.n_seeds < n_max:
         notes.append(f"n={cell.n_seeds}")
     excluded = _exclusion_text(section, cell.scale, cell.activation)
     if excluded:
         notes.append(excluded)
-    return text + (f" [{'; '.join(notes)}]" if notes else "")
+    return f" [{'; '.join(notes)}]" if notes else ""
 
 
-def _pct(value: float, style: Style) -> str:
-    return _fmt(value, 2, signed=True) + style.percent if math.isfinite(value) else "–"
+def _absolute(cell: Cell, style: Style) -> str:
+    """PSNR ± SD / SSIM ± SD over seeds; no ± for one seed or for bicubic (deterministic)."""
+    psnr, psnr_std = cell.psnr_mean_std
+    ssim, ssim_std = cell.ssim_mean_std
+    psnr_text, ssim_text = _fmt(psnr, 2), _fmt(ssim, 4)
+    if cell.activation != BICUBIC and cell.n_seeds > 1:
+        psnr_text += style.pm + _fmt(psnr_std, 2)
+        ssim_text += style.pm + _fmt(ssim_std, 4)
+    return f"{psnr_text} / {ssim_text}"
+
+
+def _interval(comparison: Comparison, digits: int) -> str:
+    text = _fmt(comparison.mean, digits, signed=True)
+    if math.isfinite(comparison.ci_low):
+        text += f" [{_fmt(comparison.ci_low, digits, signed=True)}, {_fmt(comparison.ci_high, digits, signed=True)}]"
+    return text
+
+
+def _significant(comparison: Comparison | None) -> bool:
+    return comparison is not None and comparison.p_adj < ALPHA
+
+
+def _delta(cell: Cell, style: Style) -> str:
+    """ΔPSNR [CI] / ΔSSIM [CI] vs ReLU, starred on the adjusted p of ΔPSNR; why not, where not."""
+    psnr = cell.psnr_vs_relu
+    if psnr is None or psnr.n == 0:
+        return style.text(f"not compared: {cell.note}") if cell.note else "–"
+    text = _interval(psnr, 3) + (style.mark(MARK) if _significant(psnr) else "")
+    if cell.ssim_vs_relu is not None and cell.ssim_vs_relu.n:
+        text += " / " + _interval(cell.ssim_vs_relu, 4)
+    if psnr.n < 2:
+        text += style.text(f" ({psnr.note})")
+    return text
 
 
 def _best(cells: list[Cell]) -> tuple[str, str]:
@@ -137,116 +153,168 @@ def _best(cells: list[Cell]) -> tuple[str, str]:
     return (_fmt(max(psnr), 2) if psnr else "", _fmt(max(ssim), 4) if ssim else "")
 
 
-def values_grid(section: Section, style: Style) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of Table 1: scale x set, one column per activation."""
-    n_max, _ = _seed_counts(section)
-    header = ["Scale", "Set", *(display_name(a) for a in section.activations)]
+def _rows(section: Section, style: Style, render: Callable[[Cell | None, str, int], str]) -> list[list[str]]:
+    """One row per (scale, set), a cell per activation; a scale with no finished run still gets a row."""
     rows = []
     for scale in section.scales:
         if not section.datasets[scale]:
-            # Nothing finished at this scale: one row still says what became of its runs.
             rows.append(
                 [f"x{scale}", "(no finished run)"]
                 + [_exclusion_text(section, scale, a) or "–" for a in section.activations]
             )
         for dataset in section.datasets[scale]:
-            cells = [section.cells.get((scale, dataset, a)) for a in section.activations]
-            best = _best([c for c in cells if c is not None])
             row = [f"x{scale}", style.text(dataset)]
-            for act, cell in zip(section.activations, cells, strict=True):
-                row.append(
-                    _values_cell(cell, section, style, best, n_max)
-                    if cell
-                    else _exclusion_text(section, scale, act) or "–"
-                )
+            row += [render(section.cells.get((scale, dataset, a)), a, scale) for a in section.activations]
             rows.append(row)
-        if any(math.isfinite(c.pct_psnr) for c in section.cells.values() if c.scale == scale):
-            rows.append(_mean_change_row(section, scale, style))
-    return header, rows
+    return rows
 
 
-def _compared(section: Section) -> list[str]:
-    return [a for a in section.activations if a not in (REFERENCE, BICUBIC)]
-
-
-def _mean_change_row(section: Section, scale: int, style: Style) -> list[str]:
-    row = [f"x{scale}", "mean change vs ReLU"]
-    for act in section.activations:
-        cells = [section.cells.get((scale, d, act)) for d in section.datasets[scale]]
-        pct = [(c.pct_psnr, c.pct_ssim) for c in cells if c is not None and math.isfinite(c.pct_psnr)]
-        if act in (REFERENCE, BICUBIC) or not pct:
-            row.append("")
-            continue
-        psnr = sum(p for p, _ in pct) / len(pct)
-        ssim_values = [s for _, s in pct if math.isfinite(s)]
-        ssim = sum(ssim_values) / len(ssim_values) if ssim_values else math.nan
-        row.append(f"{_pct(psnr, style)} / {_pct(ssim, style)}")
-    return row
-
-
-# --- the paired-difference table ----------------------------------------------------------------
+def _header(section: Section, first: str = "Set") -> list[str]:
+    return ["Scale", first, *(display_name(a) for a in section.activations)]
 
 
 def delta_grid(section: Section, style: Style) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of the paired ΔPSNR vs ReLU table (empty rows when there is no ReLU)."""
+    """Table 1 in dB: Bicubic and ReLU as absolute values, every other activation as its difference vs ReLU."""
+    n_max, _ = _seed_counts(section)
+
+    def render(cell: Cell | None, act: str, scale: int) -> str:
+        if cell is None:
+            return _exclusion_text(section, scale, act) or "–"
+        text = _absolute(cell, style) if act in (REFERENCE, BICUBIC) else _delta(cell, style)
+        return text + _notes(cell, section, n_max)
+
+    return _header(section), _rows(section, style, render)
+
+
+def values_grid(section: Section, style: Style) -> tuple[list[str], list[list[str]]]:
+    """PSNR / SSIM of every activation, mean ± SD over seeds; bold: the best of each row as displayed."""
+    n_max, _ = _seed_counts(section)
+
+    def render(cell: Cell | None, act: str, scale: int) -> str:
+        if cell is None:
+            return _exclusion_text(section, scale, act) or "–"
+        cells = [section.cells.get((scale, cell.dataset, a)) for a in section.activations]
+        best = _best([c for c in cells if c is not None])
+        psnr, ssim = _absolute(cell, style).split(" / ")
+        psnr = style.bold(psnr) if _fmt(cell.psnr_mean_std[0], 2) == best[0] else psnr
+        ssim = style.bold(ssim) if _fmt(cell.ssim_mean_std[0], 4) == best[1] else ssim
+        return f"{psnr} / {ssim}" + _notes(cell, section, n_max)
+
+    return _header(section), _rows(section, style, render)
+
+
+def tests_grid(section: Section, style: Style) -> tuple[list[str], list[list[str]]]:
+    """Per comparison: n pairs, SD of the per-seed ΔPSNR, raw and adjusted p, MDE at 80% power."""
     compared = _compared(section)
-    header = ["Scale", "Set", *(display_name(a) for a in compared)]
     rows = []
     for scale in section.scales:
         for dataset in section.datasets[scale]:
-            if (scale, dataset, REFERENCE) not in section.cells:
-                continue
             row = [f"x{scale}", style.text(dataset)]
             for act in compared:
                 cell = section.cells.get((scale, dataset, act))
-                row.append(_delta_cell(cell, style) if cell else "–")
-            rows.append(row)
-    return header, rows
+                row.append(_test_text(cell.psnr_vs_relu) if cell and cell.psnr_vs_relu else "–")
+            if any(c != "–" for c in row[2:]):
+                rows.append(row)
+    return ["Scale", "Set", *(display_name(a) for a in compared)], rows
 
 
-def _delta_cell(cell: Cell, style: Style) -> str:
-    if cell.n_pairs == 0:
-        return "no pairs"
-    text = _fmt(cell.dpsnr, 3, signed=True)
-    if math.isfinite(cell.ci_low):
-        text += f" [{_fmt(cell.ci_low, 3, signed=True)}, {_fmt(cell.ci_high, 3, signed=True)}]"
-    p_text = f"p={cell.p_value:.2g}" if math.isfinite(cell.p_value) else f"p=n/a ({cell.p_note})"
-    if cell.p_value < ALPHA:
-        p_text += style.mark(MARK)
-    return f"{text} {p_text} (n={cell.n_pairs})"
+def _test_text(comparison: Comparison) -> str:
+    if comparison.n < 2 or not math.isfinite(comparison.p_value):
+        return f"n={comparison.n}: {comparison.note}"
+    return (
+        f"n={comparison.n}, SD={_fmt(comparison.sd, 3)}, p={_p(comparison.p_value)}, "
+        f"p_adj={_p(comparison.p_adj)}, MDE={_fmt(comparison.mde_80, 3)}"
+    )
+
+
+def primary_grid(section: Section, style: Style) -> tuple[list[str], list[list[str]]]:
+    """The primary endpoint: per scale and activation, ΔPSNR vs ReLU averaged over the test sets."""
+    compared = [a for a in _compared(section) if any(k[1] == a for k in [*section.primary, *section.not_compared])]
+    rows = []
+    for scale in section.scales:
+        primaries = [section.primary.get((scale, a)) for a in compared]
+        if not any(primaries):
+            continue
+        sets = next(p.datasets for p in primaries if p is not None)
+        row = [f"x{scale}", style.text(", ".join(sets))]
+        for act, primary in zip(compared, primaries, strict=True):
+            if primary is None:
+                row.append(style.text(section.not_compared.get((scale, act), "–")))
+                continue
+            comparison = primary.comparison
+            text = _interval(comparison, 3) + (style.mark(MARK) if _significant(comparison) else "")
+            if comparison.n < 2 or not math.isfinite(comparison.p_value):
+                text += f" (n={comparison.n}: {comparison.note})"
+            else:
+                text += f" (p_adj={_p(comparison.p_adj)}, n={comparison.n}, MDE={_fmt(comparison.mde_80, 3)})"
+            if primary.datasets != sets:
+                text += f" (sets: {', '.join(primary.datasets)})"
+            row.append(text)
+        rows.append(row)
+    return ["Scale", "Sets averaged", *(display_name(a) for a in compared)], rows
 
 
 # --- text around the tables ---------------------------------------------------------------------
 
 
-def legend(section: Section, summary: Summary, metric: str) -> list[str]:
+def _seed_text(section: Section) -> str:
     n_max, seeds = _seed_counts(section)
-    seed_text = f"{n_max} seed{'s' if n_max != 1 else ''} per cell" + (
+    if n_max == 0:
+        return "no trained run finished"
+    text = f"{n_max} seed{'s' if n_max != 1 else ''} per cell" + (
         f" (seeds {', '.join(map(str, seeds))})" if seeds else ""
     )
-    if n_max == 0:
-        seed_text = "no trained run finished"
-    elif any(c.n_seeds < n_max for c in section.cells.values() if c.activation != BICUBIC):
-        seed_text = f"up to {seed_text}; cells with fewer say n="
-    spread = "mean ± std over seeds (ddof=1; no ± where there is one seed)"
+    if any(c.n_seeds < n_max for c in section.cells.values() if c.activation != BICUBIC):
+        text = f"up to {text}; cells with fewer say n="
+    return text
+
+
+def _family_size(section: Section) -> tuple[int, int]:
+    primary = sum(math.isfinite(p.comparison.p_value) for p in section.primary.values())
+    per_set = sum(c.psnr_vs_relu is not None and math.isfinite(c.psnr_vs_relu.p_value) for c in section.cells.values())
+    return primary, per_set
+
+
+def _holm_text(size: int, what: str) -> str:
+    if size == 0:
+        return f"none of the {what} of this model has a p-value, so none can be starred"
+    return f"Holm across the {size} {what} of this model with a p-value (family-wise error rate {ALPHA:.0%})"
+
+
+def primary_legend(section: Section) -> list[str]:
+    primary, _ = _family_size(section)
     return [
-        f"Metric: {metric_name(metric)} PSNR (dB) / SSIM ({summary.psnr_key}, {summary.ssim_key}; "
-        f"set value = mean over its images), {spread}. Seeds: {seed_text}.",
-        "In parentheses: change vs ReLU in %, (act - ReLU) / ReLU x 100 of PSNR / SSIM, "
-        "as the paper reports it. Bold: the best PSNR and the best SSIM of each row (as displayed).",
-        f"{MARK} p < {ALPHA}: two-sided Wilcoxon signed-rank test (scipy) of the per-image PSNR differences "
-        "vs ReLU, paired on seed and image and pooled over seeds; not corrected for multiple comparisons.",
-        "Diverged, unfinished and unreadable runs are never averaged in: [diverged (k/n seeds)] in a cell "
-        "counts them and table1.md lists their directories.",
+        "Primary endpoint (pre-specified, one per scale and activation): for each seed, the PSNR difference "
+        "activation - ReLU of the same seed, averaged over the sets listed; then the mean over seeds with its "
+        "95% paired t-interval [low, high] (t over seeds, the training run being the unit of replication).",
+        f"{MARK} Holm-adjusted p < {ALPHA} (two-sided one-sample t-test of the per-seed averages; "
+        f"{_holm_text(primary, 'primary endpoints')}). "
+        "MDE: the smallest true difference this many seeds detect with 80% power at the observed spread.",
+    ]
+
+
+def legend(section: Section, summary: Summary, metric: str) -> list[str]:
+    _, per_set = _family_size(section)
+    return [
+        f"Metric: {metric_name(metric)} PSNR (dB) / SSIM ({summary.psnr_key}, {summary.ssim_key}); a set value "
+        f"is the mean over the set's images. Seeds: {_seed_text(section)}.",
+        "Bicubic and ReLU: PSNR / SSIM, mean ± SD over seeds of the set value (no ± for one seed; bicubic is "
+        "deterministic). Other activations: ΔPSNR / ΔSSIM vs ReLU, the mean over seeds of (activation - ReLU "
+        "of the same seed) of the set value, with its 95% paired t-interval over seeds [low, high]. Per-image "
+        "values are not treated as replicates. No interval where fewer than 2 seeds pair with ReLU.",
+        f"{MARK} Holm-adjusted p < {ALPHA}: two-sided paired t-test over seeds of ΔPSNR; "
+        f"{_holm_text(per_set, 'per-set ΔPSNR comparisons')}; ΔSSIM is not tested. "
+        "Diverged, unfinished and unreadable runs are never averaged in: [diverged (k/n seeds)] "
+        "counts them and the notes below list their directories.",
     ]
 
 
 def exclusion_notes(summary: Summary) -> list[str]:
     notes = []
     for section in summary.sections:
-        for (scale, act), jobs in sorted(
-            section.excluded.items(), key=lambda kv: (kv[0][0], activation_order(kv[0][1]))
-        ):
+        for (scale, act), reason in sorted(section.not_compared.items(), key=lambda kv: kv[0]):
+            notes.append(f"{section.model} x{scale} {display_name(act)}: not compared with ReLU: {reason}")
+        for (scale, act), jobs in sorted(section.excluded.items(), key=lambda kv: (kv[0][0], column_order(kv[0][1]))):
             for job in jobs:
                 notes.append(f"{section.model} x{scale} {display_name(act)}: {job.status}: {job.describe()}")
     notes += [f"{job.status}, not placed in any table: {job.describe()}" for job in summary.unplaced]
@@ -263,29 +331,42 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 def markdown(summary: Summary, metric: str) -> str:
-    """The whole Table 1 report as markdown."""
+    """The whole report as markdown: per model, the primary endpoint first, then Table 1 in dB, then details."""
     parts = ["# Table 1: activation functions in EDSR", ""]
     for section in summary.sections:
         parts += [f"## Model `{section.model}`", ""]
-        parts += [*legend(section, summary, metric), ""]
-        parts += [markdown_table(*values_grid(section, MARKDOWN)), ""]
-        header, rows = delta_grid(section, MARKDOWN)
-        if rows and len(header) > 2:
+        header, rows = primary_grid(section, MARKDOWN)
+        if rows:
+            parts += ["### Primary endpoint: ΔPSNR vs ReLU over the test sets (dB)", ""]
+            parts += [*primary_legend(section), "", markdown_table(header, rows), ""]
+        parts += ["### Table 1: ΔPSNR / ΔSSIM vs ReLU", "", *legend(section, summary, metric), ""]
+        parts += [markdown_table(*delta_grid(section, MARKDOWN)), ""]
+        if REFERENCE not in section.activations:
+            parts += ["No ReLU runs in this model: no differences vs ReLU or tests.", ""]
+        if _compared(section):
             parts += [
-                f"### Paired ΔPSNR vs ReLU (dB), `{section.model}`",
+                "### PSNR / SSIM of every activation",
                 "",
-                "Mean of per-image differences (act - ReLU) pooled over seeds, [95% bootstrap percentile "
-                f"CI, {BOOTSTRAP_RESAMPLES:,} resamples, RNG seed {BOOTSTRAP_SEED}], Wilcoxon p, "
-                "n = image pairs.",
+                "Mean ± SD over seeds of the set value; bold: the best PSNR and the best SSIM of each row.",
+                "",
+                markdown_table(*values_grid(section, MARKDOWN)),
+                "",
+            ]
+        header, rows = tests_grid(section, MARKDOWN)
+        if rows:
+            parts += [
+                "### Tests of ΔPSNR vs ReLU",
+                "",
+                "n: seeds paired with ReLU; SD: seed-to-seed SD of the per-seed ΔPSNR (dB); p: two-sided paired "
+                "t-test; p_adj: Holm-adjusted over the table; MDE: smallest true ΔPSNR (dB) detectable with 80% "
+                f"power at α = {ALPHA} with this n and SD.",
                 "",
                 markdown_table(header, rows),
                 "",
             ]
-        elif REFERENCE not in section.activations:
-            parts += ["No ReLU runs in this section: no changes vs ReLU or paired tests.", ""]
     notes = exclusion_notes(summary)
     if notes:
-        parts += ["## Not averaged in", "", *(f"- {n}" for n in notes), ""]
+        parts += ["## Not averaged in or not compared", "", *(f"- {n}" for n in notes), ""]
     return "\n".join(parts)
 
 
@@ -294,11 +375,8 @@ def latex(summary: Summary, metric: str) -> str:
     out = []
     for section in summary.sections:
         for (header, rows), caption in (
-            (values_grid(section, LATEX), " ".join(legend(section, summary, metric))),
-            (
-                delta_grid(section, LATEX),
-                "Paired PSNR difference vs ReLU (dB) [95% bootstrap CI], Wilcoxon p.",
-            ),
+            (primary_grid(section, LATEX), " ".join(primary_legend(section))),
+            (delta_grid(section, LATEX), " ".join(legend(section, summary, metric))),
         ):
             if not rows or len(header) <= 2:
                 continue
@@ -323,7 +401,7 @@ def latex(summary: Summary, metric: str) -> str:
 
 
 def csv_text(summary: Summary) -> str:
-    """One row per (scale, dataset, activation); a leading `model` column only when presets are mixed."""
+    """One row per (scale, dataset, activation); a leading `model` column only when models are mixed."""
     with_model = len(summary.sections) > 1
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -344,8 +422,22 @@ def _csv_row(scale: int, dataset: str, act: str, cell: Cell | None) -> list[str]
         return [str(scale), dataset, act, "0", *[""] * (len(CSV_COLUMNS) - 4)]
     psnr, psnr_std = cell.psnr_mean_std
     ssim, ssim_std = cell.ssim_mean_std
-    values = [psnr, psnr_std, ssim, ssim_std, cell.dpsnr, cell.ci_low, cell.ci_high, cell.p_value]
-    return [str(scale), dataset, act, str(cell.n_seeds), *(_num(v) for v in values)]
+    d, s = cell.psnr_vs_relu, cell.ssim_vs_relu
+    nan = math.nan
+    values = [
+        psnr,
+        psnr_std,
+        ssim,
+        ssim_std,
+        *((d.mean, d.ci_low, d.ci_high, d.p_value) if d else (nan,) * 4),
+    ]
+    extra = [
+        str(d.n) if d else "",
+        *(_num(v) for v in ((d.sd, d.p_adj, d.mde_80) if d else (nan,) * 3)),
+        *(_num(v) for v in ((s.mean, s.ci_low, s.ci_high) if s else (nan,) * 3)),
+        cell.note or (d.note if d else ""),
+    ]
+    return [str(scale), dataset, act, str(cell.n_seeds), *(_num(v) for v in values), *extra]
 
 
 def _num(value: float) -> str:

@@ -43,7 +43,7 @@ def user_errors_exit(fn: Callable[..., T]) -> Callable[..., T]:
             message = user_message(err)
             if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
-            print(f"error: {message}", file=sys.stderr, flush=True)
+            print("error: " + " ".join(message.split()), file=sys.stderr, flush=True)  # one line, always
             raise SystemExit(2) from None
 
     return wrapper

@@ -56,6 +56,7 @@ def test_a_killed_job_resumes_and_ends_as_an_uninterrupted_one(data_root: Path, 
     again = run_cli("src.train", *args, f"hydra.run.dir={resumed}")
     assert again.returncode == 0, again.stderr[-2000:]
     assert "resuming from" in again.stdout
+    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["last.ckpt", "step40.ckpt"]  # no last-vN.ckpt links
     a = json.loads((straight / "results.json").read_text())
     b = json.loads((resumed / "results.json").read_text())
     assert b["train"]["steps"] == 40

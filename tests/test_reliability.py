@@ -31,37 +31,64 @@ def _snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
-def test_a_killed_job_resumes_and_ends_as_an_uninterrupted_one(data_root: Path, tmp_path: Path) -> None:
-    args = [*SMOKE, f"paths.data_dir={data_root}", "trainer.deterministic=true", "trainer.max_steps=40", "logger=csv"]
-    straight = tmp_path / "straight"
-    assert run_cli("src.train", *args, f"hydra.run.dir={straight}").returncode == 0
-    resumed = tmp_path / "resumed"
+@pytest.fixture(scope="module")
+def straight(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """results.json of the uninterrupted run that interrupted ones must end up identical to."""
+    out = tmp_path_factory.mktemp("straight")
+    assert run_cli("src.train", *RESUMABLE, f"paths.data_dir={data_root}", f"hydra.run.dir={out}").returncode == 0
+    return json.loads((out / "results.json").read_text())
+
+
+RESUMABLE = (*SMOKE, "trainer.deterministic=true", "trainer.max_steps=40", "logger=csv")
+
+
+@pytest.mark.parametrize(
+    ("sig", "damage"),
+    [
+        (signal.SIGTERM, False),  # preemption: saves the step it stopped at, resumes from exactly there
+        (signal.SIGKILL, True),  # no chance to save, and the checkpoint left is cut short: starts over
+    ],
+)
+def test_an_interrupted_job_resumes_and_ends_as_an_uninterrupted_one(
+    data_root: Path, tmp_path: Path, straight: dict, sig: signal.Signals, damage: bool
+) -> None:
+    args = [*RESUMABLE, f"paths.data_dir={data_root}", f"hydra.run.dir={tmp_path}"]
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "src.train", *args, f"hydra.run.dir={resumed}"],
+        [sys.executable, "-m", "src.train", *args],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    ckpt = resumed / "checkpoints" / "last.ckpt"
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
     deadline = time.time() + 120
     while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert ckpt.exists() and not (resumed / "results.json").exists(), "the job was not killed mid-run"
-    step_at_kill = torch.load(ckpt, weights_only=True)["global_step"]
-    assert 0 < step_at_kill < 40
-    again = run_cli("src.train", *args, f"hydra.run.dir={resumed}")
+    proc.send_signal(sig)
+    stderr = proc.communicate()[1]
+    assert proc.returncode == (143 if sig == signal.SIGTERM else -9)
+    assert ckpt.exists() and not (tmp_path / "results.json").exists(), "the job was not stopped mid-run"
+    saved = torch.load(ckpt, weights_only=True)
+    assert 0 < saved["global_step"] < 40
+    assert saved["srsweep_identity"]["activation"] == "relu" and saved["srsweep_identity"]["n_feats"] == 8
+    if sig == signal.SIGTERM:
+        assert stderr.strip().splitlines()[-1] == (
+            f"interrupted at step {saved['global_step']}; rerun the same command to resume"
+        )
+    if damage:
+        ckpt.resolve().write_bytes(ckpt.read_bytes()[:1000])
+    again = run_cli("src.train", *args)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "resuming from" in again.stdout
-    assert sorted(p.name for p in ckpt.parent.iterdir()) == ["last.ckpt", "step40.ckpt"]  # no last-vN.ckpt links
-    a = json.loads((straight / "results.json").read_text())
-    b = json.loads((resumed / "results.json").read_text())
-    assert b["train"]["steps"] == 40
-    assert b["metrics"]["Set5"]["images"] == a["metrics"]["Set5"]["images"]
-    assert b["history"]["train/loss"] == a["history"]["train/loss"]
+    assert ("unreadable checkpoint" in again.stdout) == damage
+    assert ("resuming from" in again.stdout) != damage
+    assert sorted(p.name for p in ckpt.parent.iterdir() if "damaged" not in p.name) == ["last.ckpt", "step40.ckpt"]
+    assert len(list(ckpt.parent.glob("*.damaged-*"))) == damage  # kept aside, never deleted
+    resumed = json.loads((tmp_path / "results.json").read_text())
+    assert resumed["train"]["steps"] == 40
+    assert resumed["metrics"]["Set5"]["images"] == straight["metrics"]["Set5"]["images"]
+    assert resumed["history"]["train/loss"] == straight["history"]["train/loss"]
 
 
 def test_a_sweep_run_again_skips_finished_jobs_and_force_redoes_them(data_root: Path, tmp_path: Path) -> None:

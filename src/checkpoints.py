@@ -70,5 +70,5 @@ def prepare_resume(directory: Path) -> Path | None:
         if path != last:
             last.symlink_to(path.name)  # relative, as Lightning links it
             print(f"resuming from the newest readable checkpoint, {path.name}", flush=True)
-        return path
+        return last
     return None

@@ -56,3 +56,13 @@ def exit_code(main, argv: list[str]) -> int:
         return main(argv)
     except SystemExit as stop:
         return stop.code
+
+
+class CodeRunningPickle:
+    """Unpickling this runs `touch <marker>`: what a planted checkpoint could do if loaded unsafely."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))

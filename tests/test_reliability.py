@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.helpers import PROJECT_ROOT, make_data_root, run_cli
+from tests.helpers import PROJECT_ROOT, CodeRunningPickle, make_data_root, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -197,18 +197,10 @@ def test_a_checkpoint_that_does_not_fit_names_the_differences_and_overwrites_not
     assert (out / "results.json").read_text() == "{}"
 
 
-class _Payload:
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 def test_a_malicious_pickle_checkpoint_is_refused_and_does_not_run(benchmark_dir: Path, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt"
-    torch.save({"state_dict": _Payload(marker)}, evil)
+    torch.save({"state_dict": CodeRunningPickle(marker)}, evil)
     proc = run_cli(
         "src.evaluate",
         f"ckpt={evil}",

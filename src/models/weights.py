@@ -49,7 +49,8 @@ def read_checkpoint(path: Path) -> object:
             "use a checkpoint written by this project or an official EDSR state dict"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        # First sentence only: torch's own advice runs to several.
+        reason = str(err).strip().splitlines()[0].split(". ")[0] if str(err).strip() else type(err).__name__
         raise DamagedCheckpointError(path, reason) from None
 
 

@@ -91,10 +91,20 @@ def test_an_interrupted_job_resumes_and_ends_as_an_uninterrupted_one(
     assert resumed["history"]["train/loss"] == straight["history"]["train/loss"]
 
 
-def test_a_sweep_run_again_skips_finished_jobs_and_force_redoes_them(data_root: Path, tmp_path: Path) -> None:
+def test_two_sweeps_at_once_train_each_job_once_a_rerun_skips_them_and_force_redoes_them(
+    data_root: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "sweep"
     args = ["-m", "activation=relu,mish", *SMOKE, f"paths.data_dir={data_root}", f"hydra.sweep.dir={out}"]
-    assert run_cli("src.train", *args).returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    cmd = [sys.executable, "-m", "src.train", *args]
+    procs = [
+        subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for _ in range(2)
+    ]
+    stdout = "".join(p.communicate()[0] for p in procs)
+    assert [p.returncode for p in procs] == [0, 0]
+    assert stdout.count("finished after") == 2 and stdout.count("skipping") == 2, stdout
     before = {job: _snapshot(job) for job in sorted(out.glob("[0-9]*"))}
     assert len(before) == 2
     again = run_cli("src.train", *args)

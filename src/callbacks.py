@@ -1,7 +1,10 @@
-"""Lightning callbacks of ours: W&B image panels of validation crops."""
+"""Lightning callbacks of ours: W&B image panels of validation crops, the job's identity in its checkpoints,
+and a checkpoint on SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
+import signal
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -9,7 +12,9 @@ import numpy as np
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
+from src.errors import Interrupted
 from src.metrics import quantize
+from src.models.weights import IDENTITY_KEY
 
 
 def crop_panel(lr: torch.Tensor, sr: torch.Tensor, hr: torch.Tensor, scale: int, size: int) -> np.ndarray:
@@ -63,3 +68,65 @@ class ValidationImages(pl.Callback):
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
                 logger.log_image("val/crops", self.panels, step=trainer.global_step, caption=self.captions)
+
+
+class StampIdentity(pl.Callback):
+    """Write what produced the weights into every checkpoint, so that scoring it under another label fails."""
+
+    def __init__(self, identity: dict[str, Any]):
+        self.identity = identity
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict) -> None:
+        checkpoint[IDENTITY_KEY] = self.identity
+
+
+class SaveOnSignal(pl.Callback):
+    """SIGTERM (what SLURM sends on preemption and timeout) or SIGINT: finish the current optimiser step, save
+    it as `last.ckpt`, and stop with `Interrupted`, so the same command resumes from exactly that step.
+
+    The handler only notes the signal; the save happens between steps, where the state is whole. Under
+    submitit, its SIGUSR2 handler (requeue before the time limit) is called after the save.
+    """
+
+    def __init__(self, last: Path):
+        self.last = Path(last)
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.signum = signum
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.signum = None
+        signals = [signal.SIGTERM, signal.SIGINT]
+        if callable(signal.getsignal(signal.SIGUSR2)):
+            signals.append(signal.SIGUSR2)
+        try:
+            self._previous = {s: signal.signal(s, self._note) for s in signals}
+        except ValueError:  # not the main thread: signals cannot be caught here
+            self._previous = {}
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any) -> None:
+        stop = self.signum is not None
+        if trainer.world_size > 1:  # a signal to any rank stops all of them at the same step
+            stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
+        if not stop:
+            return
+        trainer.save_checkpoint(self.last)
+        signum = self.signum or int(signal.SIGTERM)
+        chained = self._previous.get(signal.SIGUSR2) if signum == signal.SIGUSR2 else None
+        self._restore()
+        if callable(chained):
+            chained(signum, None)
+        raise Interrupted(trainer.global_step, signum)
+
+    def _restore(self) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous = {}
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._restore()
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self._restore()

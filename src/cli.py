@@ -1,40 +1,64 @@
-"""How entry points fail: bad input is one line on stderr and exit code 2, never a traceback."""
+"""How entry points fail: bad input is one line on stderr and exit code 2, never a traceback.
+
+Every CLI of the project (src.train, src.evaluate, src.upscale, src.data.download, src.data.make_lr, ...)
+wraps its body in `user_errors_exit`, and reports what the user can fix as a `src.errors.UserError`.
+"""
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from src.errors import UserError
+from src.errors import Interrupted, UserError
 
 T = TypeVar("T")
 
+# Operating-system errors a user fixes by choosing another path or freeing space, and the fix to name.
+_PATH_FIXES = {
+    errno.ENOSPC: "free some space or write elsewhere",
+    errno.EACCES: "choose a folder you can write to",
+    errno.EROFS: "choose a folder on a writable file system",
+    errno.ENOTDIR: "a file stands where a folder is needed; choose another path",
+    errno.EEXIST: "a file stands where a folder is needed; choose another path",
+    errno.EISDIR: "a folder stands where a file is needed; choose another path",
+}
+
 
 def user_errors_exit(fn: Callable[..., T]) -> Callable[..., T]:
-    """Turn a `UserError` into `error: <message>` and exit 2 (HYDRA_FULL_ERROR=1 shows the traceback)."""
+    """Turn a `UserError` (or a path the system refused) into `error: <message>` and exit 2, and a job stopped
+    by a signal into its one line and 128 + the signal (HYDRA_FULL_ERROR=1 shows the traceback)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
+        except Interrupted as stop:
+            print(stop, file=sys.stderr, flush=True)
+            raise SystemExit(stop.exit_code) from None
         except Exception as err:
-            user_error = _user_error(err)
-            if user_error is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
+            message = user_message(err)
+            if message is None or os.environ.get("HYDRA_FULL_ERROR") == "1":
                 raise
-            print(f"error: {user_error}", file=sys.stderr, flush=True)
+            print("error: " + " ".join(message.split()), file=sys.stderr, flush=True)  # one line, always
             raise SystemExit(2) from None
 
     return wrapper
 
 
-def _user_error(err: BaseException | None) -> UserError | None:
-    """The UserError behind `err`, also when Hydra's instantiate wrapped it in its own exception."""
+def user_message(err: BaseException | None) -> str | None:
+    """The one line for the UserError behind `err` (also when Hydra's instantiate wrapped it), or for an OS
+    error on a path the user chose; None for anything else, which is a bug and keeps its traceback."""
     seen = 0
     while err is not None and seen < 10:
         if isinstance(err, UserError):
-            return err
+            return str(err)
+        if isinstance(err, OSError) and err.errno in _PATH_FIXES and err.filename:
+            if err.errno == errno.ENOSPC:
+                return f"no space left on {os.path.dirname(os.path.abspath(err.filename))}; {_PATH_FIXES[err.errno]}"
+            return f"cannot use {err.filename} ({err.strerror}); {_PATH_FIXES[err.errno]}"
         err, seen = err.__cause__ or err.__context__, seen + 1
     return None

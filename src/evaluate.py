@@ -17,19 +17,20 @@ log = logging.getLogger(__name__)
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    from src.data.layout import check_scale
+    from src.checks import checked_scale
     from src.models.build import build_model, pick_device
     from src.models.edsr import count_trainable
     from src.scoring import format_table, score_sets
 
-    check_scale(int(cfg.scale))
+    checked_scale(cfg.scale)
     if cfg.data.get("bundled"):
         from src.data.demo import build_bundled
 
         build_bundled(cfg.data.bundled, Path(cfg.paths.data_dir))
     device = pick_device(str(cfg.device))
-    net = build_model(cfg).to(device)
     identity = job_identity(cfg)
+    net, source = build_model(cfg, identity)
+    net = net.to(device)
     if cfg.model.name == "bicubic":
         identity |= {"activation": None, "activation_params": {}, "name": f"bicubic-x{cfg.scale}"}
     metrics = score_sets(
@@ -53,6 +54,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         metrics=metrics,
         config=OmegaConf.to_container(cfg, resolve=True),
     )
+    if source is not None:
+        results["checkpoint_identity"] = source  # beside the requested identity, which may differ (allow_mismatch)
     out = Path(cfg.paths.output_dir)
     write_results(out, results)
     print(format_table(metrics))

@@ -13,6 +13,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from src import fast_path
+from src.callbacks import SaveOnSignal, StampIdentity
+from src.checkpoints import LAST, AtomicCheckpointIO
 from src.errors import UserError
 from src.launch import is_rank_zero_process
 from src.loggers import build_loggers, finish, log_config, log_test_table
@@ -20,7 +22,7 @@ from src.models.edsr import count_trainable
 from src.models.weights import init_from, read_state_dict
 from src.module import SRModule
 from src.progress import quiet_lightning_console
-from src.results import DIVERGED, FINISHED, find_results, make_results, write_results
+from src.results import DIVERGED, FINISHED, find_results, job_identity, make_results, write_results
 
 log = logging.getLogger(__name__)
 
@@ -62,20 +64,37 @@ def _init_checkpoint(cfg: DictConfig, identity: dict[str, Any]) -> Path | None:
     return job / "checkpoints" / "last.ckpt"
 
 
-def _build(
-    cfg: DictConfig, fast: fast_path.FastPath, identity: dict[str, Any]
-) -> tuple[SRModule, pl.LightningDataModule]:
-    datamodule = instantiate(cfg.data)
-    net = instantiate(cfg.model.net)
+def _initialise(net: torch.nn.Module, cfg: DictConfig, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """`init_from`: load what fits, say loudly what did not, and return what results.json records of it."""
     start = _init_checkpoint(cfg, identity)
-    if start is not None:
-        fresh = init_from(net, read_state_dict(start))
-        log.info(
-            "initialised from %s; %d tensors kept their init (%s)",
+    if start is None:
+        return None
+    state, source = read_state_dict(start)
+    fresh = init_from(net, state, start)
+    if fresh:
+        log.warning(
+            "initialised from %s; %d tensor(s) kept their init (%s)",
             start,
             len(fresh),
             ", ".join(fresh[:4]) + (" ..." if len(fresh) > 4 else ""),
         )
+    return {"path": str(start), "identity": source, "kept_init": fresh}
+
+
+def weights_identity(cfg: DictConfig, identity: dict[str, Any], fast: fast_path.FastPath) -> dict[str, Any]:
+    """What checkpoints record about the job that wrote them: the job identity, the network's size, the
+    precision and the planned steps (`src.models.build` compares it with what an evaluation asks for)."""
+    net = cfg.model.net
+    size = {k: net[k] for k in ("n_resblocks", "n_feats", "res_scale") if k in net}
+    return {**identity, **size, "precision": str(fast.precision), "max_steps": int(cfg.trainer.max_steps)}
+
+
+def _build(
+    cfg: DictConfig, fast: fast_path.FastPath, identity: dict[str, Any]
+) -> tuple[SRModule, pl.LightningDataModule, dict[str, Any] | None]:
+    datamodule = instantiate(cfg.data)
+    net = instantiate(cfg.model.net)
+    init = _initialise(net, cfg, identity)
     if fast.compile:
         net.compile()  # in place: state_dict keys stay those of the official layout
     module = SRModule(
@@ -87,14 +106,19 @@ def _build(
         eval_tile_overlap=cfg.eval.tile_overlap,
         channels_last=fast.channels_last,
     )
-    return module, datamodule
+    return module, datamodule, init
+
+
+def run_job(cfg: DictConfig) -> dict[str, Any]:
+    """One job in this process (or as one rank of its world): what `src.train` and rank workers call."""
+    return fit_and_test(cfg, Path(cfg.paths.output_dir), job_identity(cfg))
 
 
 def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[str, Any]:
     quiet_lightning_console()
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     fast = fast_path.resolve(cfg.fast, cfg.trainer)
-    module, datamodule = _build(cfg, fast, identity)
+    module, datamodule, init = _build(cfg, fast, identity)
     rank_zero = is_rank_zero_process()
     loggers = build_loggers(
         cfg,
@@ -106,17 +130,19 @@ def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[s
         },
         is_rank_zero=rank_zero,
     )
+    last = out / "checkpoints" / LAST
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    callbacks += [StampIdentity(weights_identity(cfg, identity, fast)), SaveOnSignal(last)]
     trainer: pl.Trainer = instantiate(
         cfg.trainer,
         logger=loggers or False,
         callbacks=callbacks,
         precision=fast.precision,
         benchmark=fast.cudnn_benchmark,
+        plugins=[AtomicCheckpointIO()],
         _convert_="partial",
     )
-    last = out / "checkpoints" / "last.ckpt"
-    resume = last if last.is_file() else None
+    resume = last if last.is_file() else None  # readable: src.train set damaged checkpoints aside
     if resume is not None:
         log.info("resuming from %s", resume)
         print(f"[{identity['name']}] resuming from {resume}", flush=True)
@@ -148,6 +174,8 @@ def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[s
             history=module.history,
             config=OmegaConf.to_container(cfg, resolve=True),
         )
+        if init is not None:
+            results["init_from"] = init
         log_test_table(loggers, module.test_results)
         summary = {
             "params": results["params"],
@@ -160,7 +188,7 @@ def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[s
             _report_line(results, out)
         return results
     finally:
-        finish(loggers, summary)
+        finish(loggers, summary, ok=bool(summary))
         if torch.distributed.is_available() and torch.distributed.is_initialized() and not rank_zero:
             torch.distributed.destroy_process_group()
 

@@ -76,16 +76,17 @@ def log_test_table(loggers: list[Logger], metrics: dict[str, dict[str, Any]]) ->
             _safely(logger.log_table, "test/per_image", ["set", "image", *METRICS], rows)
 
 
-def finish(loggers: list[Logger], summary: dict[str, Any]) -> None:
-    """Put the job's headline numbers in the W&B summary and close the run (one run per job, even under -m)."""
+def finish(loggers: list[Logger], summary: dict[str, Any], ok: bool) -> None:
+    """Put the job's headline numbers in the W&B summary and close the run (one run per job, even under -m);
+    a job that did not finish (interrupted, failed) closes as failed, so nothing looks done that is not."""
     for logger in loggers:
         experiment = getattr(logger, "_experiment", None)
         if experiment is None or not hasattr(experiment, "summary"):
             continue
         _safely(experiment.summary.update, summary)
-        _safely(experiment.finish)
+        _safely(experiment.finish, 0 if ok else 1)
     for logger in loggers:
-        _safely(logger.finalize, "success")
+        _safely(logger.finalize, "success" if ok else "failed")
 
 
 def _safely(fn, *args) -> None:

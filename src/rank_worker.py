@@ -8,9 +8,9 @@ from omegaconf import OmegaConf
 
 
 def main(config_file: str) -> None:
-    from src.train import train
+    from src.job import run_job
 
-    train(OmegaConf.load(config_file))
+    run_job(OmegaConf.load(config_file))
 
 
 if __name__ == "__main__":

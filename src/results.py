@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from src.atomic import atomic_write
 
 RESULTS_FILE = "results.json"
 # A job's `status`: what the report averages (FINISHED) and what it lists apart (DIVERGED).
@@ -71,14 +71,8 @@ def make_results(
 
 def write_results(directory: Path, results: dict[str, Any]) -> Path:
     """Write atomically, so a crash never leaves a half file that a rerun would take as finished."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".json.tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(results, f, indent=2)
-    target = directory / RESULTS_FILE
-    os.replace(tmp, target)
-    return target
+    payload = json.dumps(results, indent=2).encode()
+    return atomic_write(Path(directory) / RESULTS_FILE, lambda f: f.write(payload))
 
 
 def read_results(path: Path) -> dict[str, Any]:

@@ -1,12 +1,14 @@
 """`python -m src.train`: one job = build from config, fit, test, write results.json, finish W&B.
 
-`-m` sweeps call `main` once per job. Tests call `train(cfg)` directly with a composed config.
+`-m` sweeps call `main` once per job. Tests call `train(cfg)` directly with a composed config. What a job
+does once it runs lives in `src.job`; ranks started for a job call `src.job.run_job` directly.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +16,11 @@ import hydra
 from omegaconf import DictConfig
 
 import src.config  # noqa: F401  (registers the resolvers the configs use)
+from src.checks import check_training
 from src.cli import user_errors_exit
-from src.launch import externally_launched, is_rank_zero_process, needs_spawn, run_ranks
-from src.results import RESULTS_FILE, job_identity, read_results
+from src.launch import is_rank_zero_process, needs_spawn, run_ranks
+from src.locks import job_lock
+from src.results import RESULTS_FILE, read_results
 
 log = logging.getLogger(__name__)
 
@@ -32,19 +36,35 @@ def _archive_previous(out: Path) -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
+    """The sweep-level part of a job: check the request, skip it if done or running elsewhere, keep the old
+    files on force=true, then run it here (`src.job.run_job`) or as rank 0 of the worlds it needs."""
+    check_training(cfg)
     out = Path(cfg.paths.output_dir)
-    done = out / RESULTS_FILE
-    if done.exists() and not cfg.get("force", False):
-        # stdout, not the job's log file: a finished job's files stay untouched.
-        print(f"skipping {out}: {RESULTS_FILE} exists (force=true redoes the job)", flush=True)
-        return read_results(done)
-    if cfg.get("force", False) and is_rank_zero_process() and not externally_launched():
-        _archive_previous(out)
-    if needs_spawn(cfg):
-        return run_ranks(cfg, train)
-    from src.job import fit_and_test  # Lightning and W&B load here, not when the CLI parses arguments
+    force = bool(cfg.get("force", False))
+    if (out / RESULTS_FILE).exists() and not force:
+        return _skip(out)  # before locking: a finished job's files stay untouched
+    # Under srun or torchrun every rank runs this function; only global rank 0 locks and archives.
+    leader = is_rank_zero_process()
+    with job_lock(out) if leader else nullcontext(True) as ours:
+        if not ours:
+            return {}
+        if (out / RESULTS_FILE).exists() and not force:  # finished by the process that held the lock
+            return _skip(out)
+        # Lightning and W&B load here, not when the CLI parses arguments.
+        from src.checkpoints import prepare_resume
+        from src.job import run_job
 
-    return fit_and_test(cfg, out, job_identity(cfg))
+        if leader:
+            if force:
+                _archive_previous(out)
+            prepare_resume(out / "checkpoints")  # before any rank starts: all resume from the same file
+        return run_ranks(cfg, run_job) if needs_spawn(cfg) else run_job(cfg)
+
+
+def _skip(out: Path) -> dict[str, Any]:
+    # stdout, not the job's log file: a finished job's files stay untouched.
+    print(f"skipping {out}: {RESULTS_FILE} exists (force=true redoes the job)", flush=True)
+    return read_results(out / RESULTS_FILE)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")

@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 import src.config  # noqa: F401  (registers the resolvers the configs use)
 from src.cli import user_errors_exit
 from src.errors import UserError
+from src.results import job_identity
 
 log = logging.getLogger(__name__)
 
@@ -30,25 +31,27 @@ def _inputs(path: Path) -> list[Path]:
 
 
 def upscale(cfg: DictConfig) -> list[Path]:
+    from src.checks import checked_scale
     from src.data.datasets import to_tensor
     from src.data.images import read_image, write_image
-    from src.data.layout import check_scale
     from src.models.build import build_model, pick_device
     from src.models.inference import super_resolve
 
-    check_scale(int(cfg.scale))
+    scale = checked_scale(cfg.scale)
     files = _inputs(Path(cfg.input))
     out_dir = Path(cfg.output)
-    targets = [out_dir / f"{f.stem}_x{cfg.scale}.png" for f in files]
-    existing = [t for t in targets if t.exists()]
-    if existing and not cfg.force:
-        raise UserError(f"{existing[0]} exists ({len(existing)} output(s) would be overwritten); pass force=true")
+    targets = [out_dir / f"{f.stem}_x{scale}.png" for f in files]
+    todo = [(f, t) for f, t in zip(files, targets, strict=True) if cfg.force or not t.exists()]
+    if len(todo) < len(files):  # an interrupted run continues where it stopped (outputs are written atomically)
+        print(f"skipping {len(files) - len(todo)} image(s) whose output exists in {out_dir} (force=true redoes them)")
+    if not todo:
+        return targets
     device = pick_device(str(cfg.device))
-    net = build_model(cfg).to(device)
-    for src_file, target in zip(files, targets, strict=True):
+    net = build_model(cfg, job_identity(cfg))[0].to(device)
+    for src_file, target in todo:
         img = read_image(src_file, max_pixels=cfg.max_pixels)
         lr = to_tensor(img, 3)[None].to(device)
-        sr = super_resolve(net, lr, int(cfg.scale), cfg.tile, int(cfg.tile_overlap), bool(cfg.self_ensemble))
+        sr = super_resolve(net, lr, scale, cfg.tile, int(cfg.tile_overlap), bool(cfg.self_ensemble))
         sr = sr[0].clamp(0, 255).round()
         if img.shape[2] == 1:  # grey in, grey out
             sr = sr.mean(dim=0, keepdim=True).round()

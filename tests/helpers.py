@@ -47,3 +47,22 @@ def compose_config(config_name: str, *overrides: str):
 
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
         return compose(config_name=config_name, overrides=list(overrides))
+
+
+def exit_code(main, argv: list[str]) -> int:
+    """What `sys.exit(main(argv))` would exit with: entry points wrapped in `src.cli.user_errors_exit` raise
+    SystemExit on a user error, and return their code otherwise."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+class CodeRunningPickle:
+    """Unpickling this runs `touch <marker>`: what a planted checkpoint could do if loaded unsafely."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))

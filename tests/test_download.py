@@ -22,6 +22,7 @@ from src.data.archives import ArchiveError, UnsafeMemberError, check_archive, me
 from src.data.cache import cached_array
 from src.data.download import main, read_sums
 from src.data.images import list_images, read_image
+from tests.helpers import exit_code
 
 SPLITS = {"train": ("0001", "0002"), "valid": ("0801", "0802")}
 BENCHMARK = {"Set5": "baby", "Set14": "bridge"}
@@ -155,7 +156,7 @@ def served(archives: dict[str, bytes], monkeypatch: pytest.MonkeyPatch) -> Itera
 
 def _run(server: Server, data: Path, *args: str) -> int:
     urls = ["--base-url-div2k", f"{server.url}/cvl/DIV2K/", "--base-url-benchmark", f"{server.url}/EDSR"]
-    return main(["--data-dir", str(data), *urls, *args])
+    return exit_code(main, ["--data-dir", str(data), *urls, *args])
 
 
 def _sha(data: bytes) -> str:
@@ -401,7 +402,7 @@ def test_unreachable_server_is_a_one_line_error_naming_the_url_and_layout(
         "--retries",
         "1",
     ]
-    assert main(args) == 2
+    assert exit_code(main, args) == 2
     err = _one_line(capsys.readouterr().err)
     assert f"{url}DIV2K_train_HR.zip: Connection refused (2 attempts)" in err
     assert "by hand" in err and "DIV2K/DIV2K_{train,valid}_HR/NNNN.png" in err and "benchmark/" in err

@@ -100,7 +100,7 @@ def test_an_official_relu_weight_file_loads_into_every_variant(act: str, tmp_pat
     official = EDSR(2)  # ReLU, the layout of edsr_baseline_x2-1bc95232.pt
     path = tmp_path / "edsr_baseline_x2.pt"
     torch.save(official.state_dict(), path)
-    state = read_state_dict(path)
+    state, _ = read_state_dict(path)
     variant = EDSR(2, act=act)
     if act != "prelu":
         variant.load_state_dict(state, strict=True)
@@ -115,7 +115,7 @@ def test_a_checkpoint_for_another_scale_is_refused_with_the_differences(tmp_path
     path = tmp_path / "x2.pt"
     torch.save(EDSR(2).state_dict(), path)
     with pytest.raises(UserError, match=r"2 missing key\(s\) e.g. tail.0.2.weight.*model= preset and scale=") as info:
-        load_weights(EDSR(4), read_state_dict(path), path)
+        load_weights(EDSR(4), read_state_dict(path)[0], path)
     assert "\n" not in str(info.value)
 
 

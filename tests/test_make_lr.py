@@ -12,6 +12,7 @@ from PIL import Image
 
 from src.data.images import list_images, read_image, write_image
 from src.data.make_lr import main
+from tests.helpers import exit_code
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,7 +86,7 @@ def hr_dir(tmp_path: Path) -> Path:
 
 
 def _fails(argv: list[str], capsys: pytest.CaptureFixture, *needles: str) -> str:
-    assert main(argv) == 2
+    assert exit_code(main, argv) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.splitlines()
@@ -184,4 +185,4 @@ def test_command_line_error_is_one_line_without_traceback(tmp_path: Path) -> Non
     assert run.returncode == 2
     assert run.stdout == ""
     assert len(run.stderr.splitlines()) == 1 and "Traceback" not in run.stderr
-    assert run.stderr.startswith("make_lr: error: ")
+    assert run.stderr.startswith("error: ")

@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tests.helpers import PROJECT_ROOT, make_data_root, run_cli
+from tests.helpers import PROJECT_ROOT, CodeRunningPickle, make_data_root, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -31,42 +31,75 @@ def _snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
     }
 
 
-def test_a_killed_job_resumes_and_ends_as_an_uninterrupted_one(data_root: Path, tmp_path: Path) -> None:
-    args = [*SMOKE, f"paths.data_dir={data_root}", "trainer.deterministic=true", "trainer.max_steps=40", "logger=csv"]
-    straight = tmp_path / "straight"
-    assert run_cli("src.train", *args, f"hydra.run.dir={straight}").returncode == 0
-    resumed = tmp_path / "resumed"
+@pytest.fixture(scope="module")
+def straight(data_root: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """results.json of the uninterrupted run that interrupted ones must end up identical to."""
+    out = tmp_path_factory.mktemp("straight")
+    assert run_cli("src.train", *RESUMABLE, f"paths.data_dir={data_root}", f"hydra.run.dir={out}").returncode == 0
+    return json.loads((out / "results.json").read_text())
+
+
+RESUMABLE = (*SMOKE, "trainer.deterministic=true", "trainer.max_steps=40", "logger=csv")
+
+
+@pytest.mark.parametrize("damage", [False, True], ids=["intact", "damaged"])
+def test_a_preempted_job_resumes_and_ends_as_an_uninterrupted_one(
+    data_root: Path, tmp_path: Path, straight: dict, damage: bool
+) -> None:
+    """SIGTERM saves the step it stopped at and the rerun resumes from it; or, with that checkpoint cut short,
+    the rerun sets it aside and resumes from the epoch's step checkpoint (through a last.ckpt link, as after
+    a SIGKILL) without leaving last-vN.ckpt links."""
+    args = [*RESUMABLE, f"paths.data_dir={data_root}", f"hydra.run.dir={tmp_path}"]
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "src.train", *args, f"hydra.run.dir={resumed}"],
+        [sys.executable, "-m", "src.train", *args],
         cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    ckpt = resumed / "checkpoints" / "last.ckpt"
+    ckpt = tmp_path / "checkpoints" / "last.ckpt"
     deadline = time.time() + 120
     while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert ckpt.exists() and not (resumed / "results.json").exists(), "the job was not killed mid-run"
-    step_at_kill = torch.load(ckpt, weights_only=True)["global_step"]
-    assert 0 < step_at_kill < 40
-    again = run_cli("src.train", *args, f"hydra.run.dir={resumed}")
+    proc.send_signal(signal.SIGTERM)
+    stderr = proc.communicate()[1]
+    assert proc.returncode == 143
+    assert ckpt.exists() and not (tmp_path / "results.json").exists(), "the job was not stopped mid-run"
+    saved = torch.load(ckpt, weights_only=True)
+    assert 0 < saved["global_step"] < 40
+    assert saved["srsweep_identity"]["activation"] == "relu" and saved["srsweep_identity"]["n_feats"] == 8
+    step = saved["global_step"]
+    assert stderr.strip().splitlines()[-1] == f"interrupted at step {step}; rerun the same command to resume"
+    if damage:
+        ckpt.write_bytes(ckpt.read_bytes()[:1000])
+    again = run_cli("src.train", *args)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "resuming from" in again.stdout
-    a = json.loads((straight / "results.json").read_text())
-    b = json.loads((resumed / "results.json").read_text())
-    assert b["train"]["steps"] == 40
-    assert b["metrics"]["Set5"]["images"] == a["metrics"]["Set5"]["images"]
-    assert b["history"]["train/loss"] == a["history"]["train/loss"]
+    assert ("unreadable checkpoint" in again.stdout) == damage
+    assert ("resuming from the newest readable checkpoint, step4.ckpt" in again.stdout) == damage
+    assert sorted(p.name for p in ckpt.parent.iterdir() if "damaged" not in p.name) == ["last.ckpt", "step40.ckpt"]
+    assert len(list(ckpt.parent.glob("*.damaged-*"))) == damage  # kept aside, never deleted
+    resumed = json.loads((tmp_path / "results.json").read_text())
+    assert resumed["train"]["steps"] == 40
+    assert resumed["metrics"]["Set5"]["images"] == straight["metrics"]["Set5"]["images"]
+    assert resumed["history"]["train/loss"] == straight["history"]["train/loss"]
 
 
-def test_a_sweep_run_again_skips_finished_jobs_and_force_redoes_them(data_root: Path, tmp_path: Path) -> None:
+def test_two_sweeps_at_once_train_each_job_once_a_rerun_skips_them_and_force_redoes_them(
+    data_root: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "sweep"
     args = ["-m", "activation=relu,mish", *SMOKE, f"paths.data_dir={data_root}", f"hydra.sweep.dir={out}"]
-    assert run_cli("src.train", *args).returncode == 0
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    cmd = [sys.executable, "-m", "src.train", *args]
+    procs = [
+        subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        for _ in range(2)
+    ]
+    stdout = "".join(p.communicate()[0] for p in procs)
+    assert [p.returncode for p in procs] == [0, 0]
+    assert stdout.count("finished after") == 2 and stdout.count("skipping") == 2, stdout
     before = {job: _snapshot(job) for job in sorted(out.glob("[0-9]*"))}
     assert len(before) == 2
     again = run_cli("src.train", *args)
@@ -169,18 +202,10 @@ def test_a_checkpoint_that_does_not_fit_names_the_differences_and_overwrites_not
     assert (out / "results.json").read_text() == "{}"
 
 
-class _Payload:
-    def __init__(self, marker: Path):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.system, (f"touch {self.marker}",))
-
-
 def test_a_malicious_pickle_checkpoint_is_refused_and_does_not_run(benchmark_dir: Path, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     evil = tmp_path / "evil.pt"
-    torch.save({"state_dict": _Payload(marker)}, evil)
+    torch.save({"state_dict": CodeRunningPickle(marker)}, evil)
     proc = run_cli(
         "src.evaluate",
         f"ckpt={evil}",

@@ -47,6 +47,10 @@ def load_pairs(
     pairs = []
     for hr_path in hr_files:
         hr = cached_array(hr_path, cache_dir=cache_dir, max_pixels=max_pixels)
+        if min(hr.shape[:2]) < scale:
+            raise UserError(
+                f"{hr_path}: {hr.shape[1]}x{hr.shape[0]} is smaller than the scale {scale}; remove it from {dirs.hr}"
+            )
         lr_path = dirs.lr / f"{hr_path.stem}x{scale}{hr_path.suffix}"
         if lr_path.is_file():
             lr = cached_array(lr_path, cache_dir=cache_dir, max_pixels=max_pixels)

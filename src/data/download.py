@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from src.cli import user_errors_exit
 from src.data.archives import ArchiveError, UnsafeMemberError, check_archive, extract, is_extracted
 from src.data.cache import cached_array, default_cache_dir
-from src.data.images import ImageError, list_images
+from src.data.images import list_images
+from src.errors import UserError
 
 DIV2K_URL = "http://data.vision.ee.ethz.ch/cvl/DIV2K/"
 BENCHMARK_URL = "https://cv.snu.ac.kr/research/EDSR/"
@@ -38,7 +40,7 @@ _CHUNK = 1 << 20
 _CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-\d+|\*)/(\d+|\*)")
 
 
-class DownloadError(Exception):
+class DownloadError(UserError):
     """A one-line, user-facing reason to stop, naming the problem and the fix."""
 
 
@@ -388,25 +390,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fail(message: str) -> int:
-    print("error: " + " ".join(message.split()), file=sys.stderr)
-    return 2
-
-
+@user_errors_exit
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     data_dir = args.data_dir or Path(os.environ.get("SR_DATA_DIR") or "data")
     archives = select_archives(args.only, sorted(set(args.scales)), args.base_url_div2k, args.base_url_benchmark)
     try:
         fetch(archives, data_dir, max(args.retries, 0), cache=not args.no_cache)
-    except (DownloadError, ArchiveError, ImageError) as err:
-        return _fail(str(err))
+    except UserError:
+        raise
+    except ArchiveError as err:
+        raise DownloadError(str(err)) from None
     except OSError as err:
         where = err.filename or data_dir
-        return _fail(
+        raise DownloadError(
             f"cannot write {where}: {err.strerror or err}; check free space and permissions, "
             "or choose another --data-dir"
-        )
+        ) from None
     except KeyboardInterrupt:
         print("interrupted; rerun to resume", file=sys.stderr)
         return 130

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from src.atomic import atomic_write
 from src.errors import UserError
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
@@ -70,5 +71,7 @@ def write_image(path: Path, array: np.ndarray) -> None:
         raise TypeError(f"write_image needs uint8, got {arr.dtype}")
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(arr).save(path)
+    path = Path(path)
+    image = Image.fromarray(arr)
+    # Atomic: an interrupted writer leaves no half image that a rerun would skip as done.
+    atomic_write(path, lambda f: image.save(f, format=Image.registered_extensions()[path.suffix.lower()]))

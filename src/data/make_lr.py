@@ -15,15 +15,17 @@ from collections import Counter
 from pathlib import Path
 from typing import NoReturn
 
+from src.cli import user_errors_exit
 from src.data.images import ImageError, list_images, read_image, write_image
 from src.data.imresize import downscale
+from src.errors import UserError
 
 # Scales whose LR files this port is checked to reproduce bit for bit (Set5/Set14 X2-X4). The published X8
 # files differ from every port tried, so larger scales are refused rather than silently mismatching.
 SUPPORTED_SCALES = (2, 3, 4)
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A one-line problem with the command line or its inputs, reported without a traceback."""
 
 
@@ -120,14 +122,10 @@ def make_lr(hr_dir: Path, out_dir: Path, scales: list[int], force: bool = False)
     return {scale: len(paths) for scale in scales}
 
 
+@user_errors_exit
 def main(argv: list[str] | None = None) -> int:
-    try:
-        args = _parser().parse_args(argv)
-        written = make_lr(args.hr_dir, args.out_dir, args.scale, force=args.force)
-    except UsageError as err:
-        # One line even if a decoder's message spans several.
-        print("make_lr: error: " + str(err).replace("\n", " "), file=sys.stderr)
-        return 2
+    args = _parser().parse_args(argv)
+    written = make_lr(args.hr_dir, args.out_dir, args.scale, force=args.force)
     for scale, count in written.items():
         print(f"x{scale}: wrote {count} LR images to {args.out_dir / f'X{scale}'}")
     return 0

@@ -1,0 +1,127 @@
+"""Every CLI reports what the user can fix in one line (`error: ...`, exit 2), never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from src.errors import UserError
+from tests.helpers import compose_config, run_cli
+
+
+@pytest.mark.parametrize(
+    ("override", "needle"),
+    [
+        ("trainer.max_steps=0", "trainer.max_steps=0 must be"),
+        ("data.batch_size=0", "data.batch_size=0 must be"),
+        ("data.batch_size=-2", "data.batch_size=-2 must be"),
+        ("data.patch_size=0", "data.patch_size=0 must be"),
+        ("scale=abc", "scale=abc is not a number; use scale= one of 2, 3, 4"),
+    ],
+)
+def test_a_training_request_that_cannot_run_is_refused_before_any_work(
+    override: str, needle: str, tmp_path: Path
+) -> None:
+    from src.train import train
+
+    with pytest.raises(UserError, match=needle):
+        train(compose_config("train", "experiment=smoke", override, f"paths.output_dir={tmp_path}"))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_image_smaller_than_the_scale_is_named(tmp_path: Path) -> None:
+    from src.data.datasets import load_pairs
+    from src.data.images import write_image
+    from src.data.layout import SetDirs
+
+    write_image(tmp_path / "HR" / "dot.png", np.zeros((1, 1, 3), np.uint8))
+    with pytest.raises(UserError, match=r"dot.png: 1x1 is smaller than the scale 2; remove it from"):
+        load_pairs(SetDirs("tiny", tmp_path / "HR", tmp_path / "LR"), 2, cache_dir=tmp_path / "cache")
+
+
+def _results(directory: Path) -> None:
+    from src.results import write_results
+
+    write_results(directory, {"status": "finished"})
+
+
+def _checkpoint(directory: Path) -> None:
+    from src.checkpoints import AtomicCheckpointIO
+
+    AtomicCheckpointIO().save_checkpoint({"global_step": 1}, directory / "last.ckpt")
+
+
+@pytest.mark.parametrize("write", [_results, _checkpoint], ids=["results", "checkpoint"])
+def test_a_full_disk_is_one_line_and_leaves_no_partial_file(
+    write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(UserError, match=f"no space left on {tmp_path} while writing") as info:
+        write(tmp_path)
+    assert "\n" not in str(info.value) and list(tmp_path.iterdir()) == []
+
+
+def test_system_errors_on_a_path_read_as_one_line() -> None:
+    from src.cli import user_message
+
+    assert user_message(OSError(errno.ENOSPC, "No space left on device", "/big/run/x.png")) == (
+        "no space left on /big/run; free some space or write elsewhere"
+    )
+    assert user_message(OSError(errno.EROFS, "Read-only file system", "/ro")).startswith("cannot use /ro (Read-only")
+    assert user_message(ValueError("a bug")) is None  # keeps its traceback
+
+
+@pytest.mark.parametrize("problem", ["file in the way", "read-only"])
+def test_an_output_folder_that_cannot_be_written_is_one_line(
+    problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from src.output_dir import check_output_dir
+
+    (tmp_path / "file").touch()
+    target = tmp_path / "file" / "run" if problem == "file in the way" else tmp_path / "run"
+    if problem == "read-only":  # tests run as root, which chmod cannot stop: pretend
+        monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(SystemExit) as stop:
+        check_output_dir(target, "hydra.run.dir")
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"error: output folder: cannot use {target}")
+    assert "hydra.run.dir=" in err
+
+
+def test_a_cache_folder_that_is_a_file_is_named(tmp_path: Path) -> None:
+    from src.data.cache import cached_array
+    from src.data.images import write_image
+
+    write_image(tmp_path / "a.png", np.zeros((4, 4, 3), np.uint8))
+    (tmp_path / "cache").touch()
+    with pytest.raises(UserError, match=f"cache folder {tmp_path / 'cache'} is a file; set data.cache_dir="):
+        cached_array(tmp_path / "a.png", cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("module", "args", "needle"),
+    [
+        ("src.train", ["scale=abc"], "scale=abc is not a number"),
+        ("src.evaluate", ["model=bicubic", "hydra.run.dir={tmp}/file/run"], "output folder: cannot use"),
+        ("src.upscale", ["scale=abc", "input={tmp}", "output={tmp}/out"], "scale=abc is not a number"),
+        ("src.data.make_lr", ["{tmp}/nowhere", "{tmp}/out", "--scale", "2"], "no such directory"),
+        ("src.data.download", ["--data-dir", "{tmp}/file", "--only", "benchmark"], "{tmp}/file"),
+    ],
+)
+def test_every_cli_reports_a_user_error_in_one_line_with_exit_2(
+    module: str, args: list[str], needle: str, tmp_path: Path
+) -> None:
+    (tmp_path / "file").touch()
+    proc = run_cli(module, *(a.format(tmp=tmp_path) for a in args), cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr[-2000:]
+    assert proc.stderr.startswith("error: ") and needle.format(tmp=tmp_path) in proc.stderr

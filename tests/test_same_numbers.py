@@ -125,3 +125,23 @@ def test_experiment_paper_starts_x4_from_the_x2_job_and_says_how_to_get_it(data_
     )
     assert alone.returncode == 2 and "Traceback" not in alone.stderr
     assert "run the scale=2 jobs first" in alone.stderr and "init_from=null" in alone.stderr
+
+
+def test_a_non_finite_loss_stops_the_job_within_log_every_n_steps(data_root: Path, tmp_path: Path) -> None:
+    # The loss is read on the host only every 4 steps; the step recorded is still where it happened.
+    proc = run_cli(
+        "src.train",
+        *SMOKE,
+        "optim.lr=1e12",
+        "trainer.log_every_n_steps=4",
+        "trainer.max_steps=40",
+        "data.steps_per_epoch=40",
+        f"paths.data_dir={data_root}",
+        f"hydra.run.dir={tmp_path}",
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["status"] == "diverged" and res["metrics"] == {}
+    at, steps = res["diverged_at_step"], res["train"]["steps"]
+    stopped_at = steps - 1  # the step whose check saw it
+    assert isinstance(at, int) and at < stopped_at <= at + 4 and stopped_at % 4 == 0

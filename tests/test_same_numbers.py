@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from src.errors import UserError
-from tests.helpers import run_cli
+from tests.helpers import PROJECT_ROOT, run_cli
+from tests.wandb_records import read_run
 
 pytestmark = pytest.mark.slow
 
@@ -21,7 +23,7 @@ def test_a_bf16_trained_checkpoint_scores_the_same_in_its_test_stage_and_in_eval
     # bf16-mixed on the CPU runs the same autocast code path as on CUDA; evaluation must leave it.
     train = run_cli(
         "src.train",
-        *SMOKE,
+        *SMOKE[:2],
         "fast.precision=bf16-mixed",
         f"paths.data_dir={data_root}",
         f"hydra.run.dir={tmp_path / 't'}",
@@ -30,6 +32,9 @@ def test_a_bf16_trained_checkpoint_scores_the_same_in_its_test_stage_and_in_eval
     trained = json.loads((tmp_path / "t" / "results.json").read_text())
     assert trained["precision"] == "bf16-mixed"
     assert trained["batch"] == {"global": 4, "per_device": 4} and trained["world_size"] == 1
+    (run,) = (tmp_path / "t" / "wandb").glob("offline-run-*")
+    config = read_run(run)["config"]
+    assert config["precision"] == "bf16-mixed" and config["batch"] == {"global": 4, "per_device": 4}
     ckpt = tmp_path / "t" / "checkpoints" / "last.ckpt"
     evaluate = run_cli(
         "src.evaluate", *SMOKE[:2], f"ckpt={ckpt}", f"paths.data_dir={data_root}", f"hydra.run.dir={tmp_path / 'e'}"
@@ -53,6 +58,13 @@ def test_the_batch_is_global_and_split_over_two_ranks(data_root: Path, tmp_path:
     res = json.loads((tmp_path / "results.json").read_text())
     assert res["batch"] == {"global": 16, "per_device": 8} and res["world_size"] == 2
     assert res["precision"] == "32-true"
+
+
+def test_the_precision_sweep_is_the_relu_x2_job_in_fp32_and_bf16_over_seeds() -> None:
+    proc = run_cli("src.train", "--config-dir", "sweeps", "--config-name", "precision", "--cfg", "hydra")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    params = yaml.safe_load((PROJECT_ROOT / "sweeps" / "precision.yaml").read_text())["hydra"]["sweeper"]["params"]
+    assert params == {"fast.precision": "32-true,bf16-mixed", "activation": "relu", "seed": "0,1,2"}
 
 
 class _Trainer:

@@ -24,6 +24,7 @@ from typing import TextIO
 from src.data.archives import ArchiveError, UnsafeMemberError, check_archive, extract, is_extracted
 from src.data.cache import cached_array, default_cache_dir
 from src.data.images import ImageError, list_images
+from src.data.layout import SUPPORTED_SCALES
 
 DIV2K_URL = "http://data.vision.ee.ethz.ch/cvl/DIV2K/"
 BENCHMARK_URL = "https://cv.snu.ac.kr/research/EDSR/"
@@ -370,7 +371,12 @@ def _parser() -> argparse.ArgumentParser:
         help="sets to fetch",
     )
     parser.add_argument(
-        "--scales", nargs="+", type=int, choices=(2, 3, 4), default=[2, 3, 4], help="DIV2K LR scales to fetch"
+        "--scales",
+        nargs="+",
+        type=int,
+        choices=SUPPORTED_SCALES,
+        default=list(SUPPORTED_SCALES),
+        help="DIV2K LR scales to fetch",
     )
     parser.add_argument("--base-url-div2k", default=DIV2K_URL, help=f"DIV2K archives (default: {DIV2K_URL})")
     parser.add_argument(

@@ -17,10 +17,7 @@ from typing import NoReturn
 
 from src.data.images import ImageError, list_images, read_image, write_image
 from src.data.imresize import downscale
-
-# Scales whose LR files this port is checked to reproduce bit for bit (Set5/Set14 X2-X4). The published X8
-# files differ from every port tried, so larger scales are refused rather than silently mismatching.
-SUPPORTED_SCALES = (2, 3, 4)
+from src.data.layout import SUPPORTED_SCALES
 
 
 class UsageError(Exception):

@@ -119,7 +119,7 @@ class SRModule(pl.LightningModule):
         """Steps at which training reads the loss on the host: every `log_every_n_steps` and the last step.
         Between them the loss stays on the device, so a GPU step never waits for the host."""
         every = max(self.trainer.log_every_n_steps, 1)
-        last = self.trainer.max_steps is not None and self.global_step + 1 >= self.trainer.max_steps
+        last = 0 < self.trainer.max_steps <= self.global_step + 1  # max_steps is -1 when unbounded
         return self.global_step % every == 0 or last
 
     def _watch_nonfinite(self, loss: torch.Tensor) -> None:

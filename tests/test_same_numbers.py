@@ -157,3 +157,13 @@ def test_a_non_finite_loss_stops_the_job_within_log_every_n_steps(data_root: Pat
     at, steps = res["diverged_at_step"], res["train"]["steps"]
     stopped_at = steps - 1  # the step whose check saw it
     assert isinstance(at, int) and at < stopped_at <= at + 4 and stopped_at % 4 == 0
+
+
+def test_the_skip_guard_still_drops_outlier_batches(data_root: Path, tmp_path: Path) -> None:
+    # A threshold of 1 makes every batch whose loss is above the running loss an outlier: about half of them.
+    proc = run_cli(
+        "src.train", *SMOKE, "optim.skip_threshold=1.0", f"paths.data_dir={data_root}", f"hydra.run.dir={tmp_path}"
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads((tmp_path / "results.json").read_text())
+    assert res["status"] == "finished" and res["train"]["skipped_batches"] > 0

@@ -2,10 +2,12 @@
 
 EDSR full (32 blocks, 256 features, res_scale 0.1), seeded random weights (no official weights can be
 downloaded here), x2 on a 1020x678 real-photo LR image: `super_resolve(net, lr, 2)` against
-`super_resolve(net, lr, 2, tile=..., overlap=...)`. Each variant runs once, in its own fresh process, so that
-its peak resident memory is its own; the peak is the rise of the process's resident high-water mark over its
-resident size just before inference (model, input and a warm-up pass already in memory). Memory use is
-deterministic for fixed shapes, so one run of each is the measurement; the timing ratio is a single pair.
+`super_resolve(net, lr, 2, tile=...)` at the default `tile_overlap`, the network's receptive radius (68 LR
+pixels for full EDSR x2), which makes the tiles exact for any weights. Each variant runs once, in its own
+fresh process, so that its peak resident memory is its own; the peak is the rise of the process's resident
+high-water mark over its resident size just before inference (model, input and a warm-up pass already in
+memory). Memory use is deterministic for fixed shapes, so one run of each is the measurement; the timing
+ratio is a single pair.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def child(args: argparse.Namespace) -> None:
     before_kb = _status_kb("VmRSS") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     tile = args.tile or None
     out: dict[str, Any] = {}
-    out["seconds"] = seconds(lambda: out.setdefault("sr", super_resolve(net, lr, SCALE, tile, args.overlap)))
+    out["seconds"] = seconds(lambda: out.setdefault("sr", super_resolve(net, lr, SCALE, tile, args.tile_overlap)))
     peak_kb = _status_kb("VmHWM") if reset else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     sr = out.pop("sr")
     np.save(args.output, sr[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).numpy())
@@ -81,10 +83,10 @@ def child(args: argparse.Namespace) -> None:
     Path(args.record).write_text(json.dumps(record))
 
 
-def _run_variant(tmp: Path, name: str, net: dict, tile: int, overlap: int, timeout: float) -> tuple[dict, np.ndarray]:
+def _run_variant(tmp: Path, name: str, net: dict, tile: int, timeout: float) -> tuple[dict, np.ndarray]:
     output, record = tmp / f"{name}.npy", tmp / f"{name}.json"
     cmd = [sys.executable, "-m", "benchmarks.tiled", "--child", "--net", json.dumps(net), "--tile", str(tile)]
-    cmd += ["--overlap", str(overlap), "--input", str(tmp / "lr.npy"), "--output", str(output), "--record", str(record)]
+    cmd += ["--input", str(tmp / "lr.npy"), "--output", str(output), "--record", str(record)]
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     proc = subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
@@ -94,22 +96,24 @@ def _run_variant(tmp: Path, name: str, net: dict, tile: int, overlap: int, timeo
 
 def bench(quick: bool = False) -> dict[str, Any]:
     from benchmarks.data_root import lr_photo
+    from src.models.edsr import EDSR
 
     if quick:
-        net, (h, w), tile, overlap = TINY, (48, 64), 24, 8
+        net, (h, w), tile = TINY, (48, 64), 24
     else:
-        # 2 x 3 tiles of 340: the largest tile with context (372 x 356) is a fifth of the image, and 16 pixels
-        # of context keep the extra work at 11% (the bench must fit in 10 minutes on two cores).
-        net, (h, w), tile, overlap = FULL, (678, 1020), 340, 16
+        # 2 x 3 tiles of 340: the largest tile with its 68 pixels of context (476 x 408) is under a third of
+        # the image (the bench must fit in 10 minutes on two cores).
+        net, (h, w), tile = FULL, (678, 1020), 340
+    overlap = EDSR(SCALE, **net).receptive_radius()  # what super_resolve uses when tile_overlap is not given
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         np.save(tmp_path / "lr.npy", lr_photo(h, w))
-        whole, whole_sr = _run_variant(tmp_path, "untiled", net, 0, 0, timeout=1800)
-        tiled, tiled_sr = _run_variant(tmp_path, "tiled", net, tile, overlap, timeout=1800)
+        whole, whole_sr = _run_variant(tmp_path, "untiled", net, 0, timeout=1800)
+        tiled, tiled_sr = _run_variant(tmp_path, "tiled", net, tile, timeout=1800)
     diff = np.abs(whole_sr.astype(np.int16) - tiled_sr.astype(np.int16))
     return {
         "summary": f"peak {tiled['peak_mb']:.0f} vs {whole['peak_mb']:.0f} MB, {tiled['seconds']:.0f} vs "
-        f"{whole['seconds']:.0f} s (tile {tile}, overlap {overlap})",
+        f"{whole['seconds']:.0f} s (tile {tile}, tile_overlap {overlap})",
         "tiled_peak_mem_ratio": tiled["peak_mb"] / whole["peak_mb"],
         "tiled_max_abs_diff": int(diff.max()),
         "tiled_time_ratio": tiled["seconds"] / whole["seconds"],
@@ -120,10 +124,10 @@ def bench(quick: bool = False) -> dict[str, Any]:
             "network": f"EDSR {net} x{SCALE}, seeded random init (torch.manual_seed({SEED}))",
             "input": f"{w}x{h} RGB LR: MATLAB-bicubic x2 of a {2 * w}x{2 * h} real-photo mosaic",
             "tile": tile,
-            "overlap": overlap,
+            "tile_overlap": f"{overlap} (the default: the network's receptive radius)",
             "runs": "one per variant, each in a fresh process (peak memory is deterministic; timing is one pair)",
-            "caveat": "random weights have a shorter effective receptive field than trained ones; check the "
-            "overlap with real weights before trusting it for them",
+            "exactness": "the overlap covers the whole receptive field, so tiles are exact for any weights "
+            "(tests/test_inference.py checks it with trained ones)",
         },
     }
 
@@ -134,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--net", default=json.dumps(FULL))
     parser.add_argument("--input")
     parser.add_argument("--tile", type=int, default=0)
-    parser.add_argument("--overlap", type=int, default=0)
+    parser.add_argument("--tile-overlap", type=int, default=None, help="default: the network's receptive radius")
     parser.add_argument("--output")
     parser.add_argument("--record")
     parser.add_argument("--quick", action="store_true")

@@ -39,10 +39,11 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         list(cfg.data.test_sets),
         int(cfg.scale),
         tile=cfg.tile,
-        tile_overlap=int(cfg.tile_overlap),
+        tile_overlap=cfg.tile_overlap,
         self_ensemble=bool(cfg.self_ensemble),
         device=device,
         cache_dir=Path(cfg.data.cache_dir) if cfg.data.cache_dir else None,
+        max_pixels=cfg.data.max_pixels,
         progress=log.info,
     )
     results = make_results(

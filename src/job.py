@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from src import fast_path
 from src.callbacks import SaveOnSignal, StampIdentity
 from src.checkpoints import LAST, AtomicCheckpointIO
+from src.data.datamodule import per_device_batch
 from src.errors import UserError
 from src.launch import is_rank_zero_process
 from src.loggers import build_loggers, finish, log_config, log_test_table
@@ -59,7 +60,8 @@ def _init_checkpoint(cfg: DictConfig, identity: dict[str, Any]) -> Path | None:
     if job is None:
         raise UserError(
             f"init_from={spec}: no finished x2 job of {match['model']}/{match['activation']}/seed {match['seed']} "
-            f"under {root}; run the scale=2 jobs first (they come first in a sweep with scale=2,4)"
+            f"under {root}; run the scale=2 jobs first (they come first in a sweep with scale=2,4), "
+            "or pass init_from=null to train from scratch"
         )
     return job / "checkpoints" / "last.ckpt"
 
@@ -71,6 +73,7 @@ def _initialise(net: torch.nn.Module, cfg: DictConfig, identity: dict[str, Any])
         return None
     state, source = read_state_dict(start)
     fresh = init_from(net, state, start)
+    print(f"[{identity['name']}] starting from the weights of {start}", flush=True)
     if fresh:
         log.warning(
             "initialised from %s; %d tensor(s) kept their init (%s)",
@@ -102,8 +105,8 @@ def _build(
         int(cfg.scale),
         **OmegaConf.to_container(cfg.optim, resolve=True),
         fused_adam=fast.fused_adam,
-        eval_tile=cfg.eval.tile,
-        eval_tile_overlap=cfg.eval.tile_overlap,
+        tile=cfg.tile,
+        tile_overlap=cfg.tile_overlap,
         channels_last=fast.channels_last,
     )
     return module, datamodule, init
@@ -148,7 +151,16 @@ def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[s
         print(f"[{identity['name']}] resuming from {resume}", flush=True)
     summary: dict[str, Any] = {}
     try:
-        log_config(loggers, cfg)
+        # What else makes two jobs comparable: precision and the batch as the ranks split it (results.json, W&B).
+        run = {
+            "precision": fast.precision,
+            "batch": {
+                "global": datamodule.batch_size,
+                "per_device": per_device_batch(datamodule.batch_size, trainer.world_size),
+            },
+            "world_size": int(trainer.world_size),
+        }
+        log_config(loggers, OmegaConf.create(OmegaConf.to_container(cfg, resolve=True) | run))
         trainer.fit(module, datamodule=datamodule, ckpt_path=resume, weights_only=True)
         if trainer.interrupted:
             raise KeyboardInterrupt
@@ -157,17 +169,16 @@ def fit_and_test(cfg: DictConfig, out: Path, identity: dict[str, Any]) -> dict[s
             trainer.test(module, datamodule=datamodule, verbose=False)
         seconds = module.train_seconds
         steps = int(trainer.global_step)
-        world = int(trainer.world_size)
         results = make_results(
             **identity,
             status=status,
             diverged_at_step=module.diverged_at,
             params=count_trainable(module.net),
-            world_size=world,
+            **run,
             train={
                 "steps": steps,
                 "seconds": seconds,
-                "samples_per_second": steps * datamodule.batch_size * world / seconds if seconds else None,
+                "samples_per_second": steps * datamodule.batch_size / seconds if seconds else None,
                 "skipped_batches": module.skipped_batches,
             },
             metrics=module.test_results,

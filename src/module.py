@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -28,8 +27,8 @@ class SRModule(pl.LightningModule):
         gamma: float = 0.5,
         skip_threshold: float | None = None,
         fused_adam: bool | None = None,
-        eval_tile: int | None = None,
-        eval_tile_overlap: int = 32,
+        tile: int | None = None,
+        tile_overlap: int | None = None,
         channels_last: bool = False,
     ):
         super().__init__()
@@ -37,14 +36,15 @@ class SRModule(pl.LightningModule):
         self.lr, self.betas, self.eps, self.weight_decay = lr, tuple(betas), eps, weight_decay
         self.milestones, self.gamma = list(milestones), gamma
         self.skip_threshold, self.fused_adam = skip_threshold, fused_adam
-        self.eval_tile, self.eval_tile_overlap = eval_tile, eval_tile_overlap
+        self.tile, self.tile_overlap = tile, tile_overlap
         self.channels_last = channels_last
         self.loss_fn = nn.L1Loss()
         self.val_scores = nn.ModuleList()
         self.test_scores = nn.ModuleList()
         # Plain lists/dicts (no tensors) so checkpoints stay loadable with weights_only=True.
         self.history: dict[str, list[list[float]]] = {}
-        self.loss_ema: float | None = None
+        self.loss_ema: float | None = None  # running loss of the skip guard (only kept when it is on)
+        self._first_nonfinite: torch.Tensor | None = None
         self.skipped_batches = 0
         self.diverged_at: int | None = None
         self.test_results: dict[str, dict[str, Any]] = {}
@@ -115,32 +115,55 @@ class SRModule(pl.LightningModule):
             return bool(self.trainer.strategy.reduce_boolean_decision(flag, all=False))
         return flag
 
+    def _host_check_due(self) -> bool:
+        """Steps at which training reads the loss on the host: every `log_every_n_steps` and the last step.
+        Between them the loss stays on the device, so a GPU step never waits for the host."""
+        every = max(self.trainer.log_every_n_steps, 1)
+        last = 0 < self.trainer.max_steps <= self.global_step + 1  # max_steps is -1 when unbounded
+        return self.global_step % every == 0 or last
+
+    def _watch_nonfinite(self, loss: torch.Tensor) -> None:
+        """Remember, on the device, the first step whose loss was not finite (-1: none yet)."""
+        if self._first_nonfinite is None:
+            self._first_nonfinite = torch.full((), -1, dtype=torch.long, device=loss.device)
+        bad = ~torch.isfinite(loss) & (self._first_nonfinite < 0)
+        self._first_nonfinite = torch.where(bad, self.global_step, self._first_nonfinite)
+
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
         lr, hr = batch
         loss = self.loss_fn(self(lr), hr)
-        value = float(loss.detach())
-        # A non-finite loss would poison the weights; stop this job cleanly and let the sweep go on.
-        if self._any_rank(not math.isfinite(value)):
-            self.diverged_at = int(self.global_step)
-            self.trainer.should_stop = True
+        self._watch_nonfinite(loss.detach())
+        # A non-finite loss would poison the weights; stop this job cleanly and let the sweep go on. It is seen
+        # at the next host check, at most log_every_n_steps later; the step recorded is where it happened.
+        # The skip guard reads the loss every step anyway, so with it on every step is a check.
+        if self.skip_threshold is not None or self._host_check_due():
+            first = int(self._first_nonfinite)
+            if self._any_rank(first >= 0):
+                self.diverged_at = first if first >= 0 else int(self.global_step)
+                self.trainer.should_stop = True
+                return None
+            if self.global_step % max(self.trainer.log_every_n_steps, 1) == 0:
+                self._record("train/loss", float(loss.detach()))
+        if self.skip_threshold is not None and self._skip(float(loss.detach())):
             return None
-        # EDSR's skip_threshold: drop a batch whose loss is an outlier against the running loss.
-        guarded = self.skip_threshold is not None and self.loss_ema is not None
-        if guarded and self._any_rank(value > self.skip_threshold * self.loss_ema):
-            self.skipped_batches += 1
-            self.log("train/skipped_batches", float(self.skipped_batches))
-            return None
-        self.loss_ema = value if self.loss_ema is None else 0.99 * self.loss_ema + 0.01 * value
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/lr", self.optimizers().param_groups[0]["lr"])
-        if self.global_step % max(self.trainer.log_every_n_steps, 1) == 0:
-            self._record("train/loss", value)
         return loss
+
+    def _skip(self, value: float) -> bool:
+        """EDSR's skip_threshold: drop a batch whose loss is an outlier against the running loss. The decision
+        needs the loss on the host every step, as in EDSR-PyTorch; it is off unless optim.skip_threshold is set."""
+        if self.loss_ema is not None and self._any_rank(value > self.skip_threshold * self.loss_ema):
+            self.skipped_batches += 1
+            self.log("train/skipped_batches", float(self.skipped_batches))
+            return True
+        self.loss_ema = value if self.loss_ema is None else 0.99 * self.loss_ema + 0.01 * value
+        return False
 
     # -- evaluation ----------------------------------------------------------------------------------------
     def _eval_step(self, scores: nn.ModuleList, names: list[str], batch, dataloader_idx: int) -> torch.Tensor:
         index, lr, hr = batch
-        sr = super_resolve(self, lr, self.scale, self.eval_tile, self.eval_tile_overlap)
+        sr = super_resolve(self, lr, self.scale, self.tile, self.tile_overlap)
         scores[dataloader_idx].update(index, score(sr, hr, shave_for(names[dataloader_idx], self.scale)))
         return sr
 

@@ -49,6 +49,8 @@ def make_results(
     config: dict[str, Any],
     history: dict[str, list] | None = None,
     diverged_at_step: int | None = None,
+    precision: str | None = None,
+    batch: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """The schema shared by `src.train`, `src.evaluate` and read by `src.report` (see README)."""
     return {
@@ -62,6 +64,10 @@ def make_results(
         "seed": seed,
         "params": params,
         "world_size": world_size,
+        # Training precision (Lightning's name, e.g. "32-true", "bf16-mixed") and the global and per-device batch:
+        # jobs that differ in these are different experiments (None for src.evaluate).
+        "precision": precision,
+        "batch": batch,
         "train": train,
         "metrics": metrics,
         "history": history or {},

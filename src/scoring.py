@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from src.data.datasets import load_pairs, to_tensor
+from src.data.images import DEFAULT_MAX_PIXELS
 from src.data.layout import set_dirs
 from src.metrics import score, shave_for, summarize
 from src.models.inference import super_resolve
@@ -21,10 +22,11 @@ def score_sets(
     scale: int,
     *,
     tile: int | None = None,
-    tile_overlap: int = 32,
+    tile_overlap: int | None = None,
     self_ensemble: bool = False,
     device: torch.device | str = "cpu",
     cache_dir: Path | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """{set: {psnr_y, ssim_y, psnr_rgb, ssim_rgb, shave, images: {name: {...}}}}, as results.json holds it."""
@@ -32,7 +34,9 @@ def score_sets(
     for name in sets:
         shave = shave_for(name, scale)
         images: dict[str, dict[str, float]] = {}
-        for pair in load_pairs(set_dirs(Path(data_dir), name, scale), scale, cache_dir=cache_dir):
+        for pair in load_pairs(
+            set_dirs(Path(data_dir), name, scale), scale, cache_dir=cache_dir, max_pixels=max_pixels
+        ):
             lr = to_tensor(pair.lr, 3)[None].to(device)
             sr = super_resolve(net, lr, scale, tile, tile_overlap, self_ensemble)
             values = score(sr.cpu(), to_tensor(pair.hr)[None], shave)

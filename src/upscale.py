@@ -49,9 +49,9 @@ def upscale(cfg: DictConfig) -> list[Path]:
     device = pick_device(str(cfg.device))
     net = build_model(cfg, job_identity(cfg))[0].to(device)
     for src_file, target in todo:
-        img = read_image(src_file, max_pixels=cfg.max_pixels)
+        img = read_image(src_file, max_pixels=cfg.data.max_pixels)
         lr = to_tensor(img, 3)[None].to(device)
-        sr = super_resolve(net, lr, scale, cfg.tile, int(cfg.tile_overlap), bool(cfg.self_ensemble))
+        sr = super_resolve(net, lr, scale, cfg.tile, cfg.tile_overlap, bool(cfg.self_ensemble))
         sr = sr[0].clamp(0, 255).round()
         if img.shape[2] == 1:  # grey in, grey out
             sr = sr.mean(dim=0, keepdim=True).round()

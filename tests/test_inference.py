@@ -7,12 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from src.data.images import read_image
 from src.data.imresize import imresize
+from src.metrics import psnr, quantize
+from src.models.bicubic import Bicubic
 from src.models.edsr import EDSR
-from src.models.inference import self_ensemble, super_resolve
+from src.models.inference import receptive_radius, self_ensemble, super_resolve
+from src.module import SRModule
 from tests.helpers import run_cli
+from tests.trained import photos, trained_edsr
 
 
 def test_tiled_output_matches_untiled_within_one_grey_level() -> None:
@@ -20,7 +25,7 @@ def test_tiled_output_matches_untiled_within_one_grey_level() -> None:
     net = EDSR(2, n_resblocks=4, n_feats=16).eval()
     lr = torch.rand(1, 3, 70, 90) * 255
     whole = super_resolve(net, lr, 2).round()
-    tiled = super_resolve(net, lr, 2, tile=32, overlap=16).round()
+    tiled = super_resolve(net, lr, 2, tile=32, tile_overlap=16).round()
     assert tiled.shape == whole.shape == (1, 3, 140, 180)
     assert (tiled - whole).abs().max().item() <= 1
 
@@ -29,7 +34,40 @@ def test_tiles_without_context_would_differ() -> None:  # the overlap is what ma
     torch.manual_seed(0)
     net = EDSR(2, n_resblocks=4, n_feats=16).eval()
     lr = torch.rand(1, 3, 64, 64) * 255
-    assert (super_resolve(net, lr, 2, tile=16, overlap=0) - super_resolve(net, lr, 2)).abs().max() > 1
+    assert (super_resolve(net, lr, 2, tile=16, tile_overlap=0) - super_resolve(net, lr, 2)).abs().max() > 1
+
+
+def test_the_default_overlap_is_the_networks_receptive_radius() -> None:
+    # head, 2 per block, body end, one upsampler conv per factor of 2 (x3: one), tail: full EDSR reaches 68.
+    assert EDSR(2, n_resblocks=32, n_feats=256).receptive_radius() == 68
+    assert EDSR(4, n_resblocks=32, n_feats=256).receptive_radius() == 69
+    assert EDSR(3, n_resblocks=16, n_feats=64).receptive_radius() == 36
+    net = EDSR(2, n_resblocks=1, n_feats=4).eval()
+    assert receptive_radius(net) == 6 and receptive_radius(SRModule(net, 2)) == 6
+    assert receptive_radius(Bicubic(2)) == 2
+    # An impulse at LR pixel 11 changes HR rows up to the radius away (the last conv, at HR, adds half a pixel).
+    lr = torch.zeros(1, 3, 23, 23)
+    lr[..., 11, 11] = 255.0
+    with torch.no_grad():
+        changed = (net(lr) - net(torch.zeros_like(lr))).abs().amax(dim=(0, 1, 3)) > 0
+    rows = changed.nonzero().flatten()
+    reach = max(11 * 2 - rows.min().item(), rows.max().item() - (11 * 2 + 1)) / 2
+    assert 5 <= reach <= 6
+
+
+def test_tiled_equals_untiled_at_the_default_overlap_with_trained_weights() -> None:
+    net = trained_edsr(2)
+    lr = F.interpolate(photos()[0][None, :, :300, :400], scale_factor=0.5, mode="bicubic", antialias=True)
+    lr = lr.clamp(0, 255).round()
+    whole = quantize(super_resolve(net, lr, 2))
+    tiled = quantize(super_resolve(net, lr, 2, tile=40))
+    diff = (tiled - whole).abs()
+    assert diff.max().item() <= 1
+    assert (diff == 0).double().mean().item() >= 0.9999
+    hr = photos()[0][None, :, :300, :400]
+    assert abs(psnr(tiled.double(), hr.double()).item() - psnr(whole.double(), hr.double()).item()) < 1e-3
+    short = quantize(super_resolve(net, lr, 2, tile=40, tile_overlap=2))  # too little context is visible
+    assert (short - whole).abs().max().item() > 1
 
 
 def test_self_ensemble_averages_the_eight_dihedral_views() -> None:

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from src.metrics import SetScores, crop_hr, psnr, quantize, rgb_to_y, score, shave_for, ssim, summarize
+from src.metrics import (
+    SetScores,
+    crop_hr,
+    psnr,
+    quantize,
+    rgb_to_y,
+    score,
+    shave_border,
+    shave_for,
+    ssim,
+    summarize,
+)
 
 
 def test_y_is_matlab_bt601_luma() -> None:
@@ -45,20 +57,91 @@ def test_psnr_is_per_image() -> None:
     assert values.tolist() == pytest.approx([10 * math.log10(255**2 / 1), 10 * math.log10(255**2 / 100)])
 
 
+def _reference_ssim(sr: np.ndarray, hr: np.ndarray) -> float:
+    """scikit-image's float64 SSIM as Wang et al. define it (the protocol's reference), channels averaged."""
+    return float(
+        np.mean(
+            [
+                structural_similarity(
+                    sr[c], hr[c], gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255
+                )
+                for c in range(sr.shape[0])
+            ]
+        )
+    )
+
+
+def _ours(sr: np.ndarray, hr: np.ndarray) -> float:
+    return ssim(torch.from_numpy(sr)[None], torch.from_numpy(hr)[None]).item()
+
+
 def test_ssim_matches_scikit_image_gaussian_ssim_on_the_valid_region() -> None:
     rng = np.random.default_rng(0)
     hr = rng.integers(0, 256, (3, 40, 50)).astype(np.float64)
     sr = np.clip(hr + rng.normal(0, 12, hr.shape), 0, 255).round()
-    ours = ssim(torch.from_numpy(sr)[None], torch.from_numpy(hr)[None]).item()
-    ref = np.mean(
-        [
-            structural_similarity(
-                sr[c], hr[c], gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=255
-            )
-            for c in range(3)
-        ]
-    )
-    assert ours == pytest.approx(ref, abs=2e-5)
+    assert abs(_ours(sr, hr) - _reference_ssim(sr, hr)) < 1e-6
+
+
+def _text_image() -> np.ndarray:
+    """A screenshot-like image: dark text on a flat light background, as in Set14's `ppt3`."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("L", (160, 64), 236)
+    draw = ImageDraw.Draw(img)
+    for row in range(4):
+        draw.text((4, 2 + 15 * row), "Activation study 0.01 dB", fill=24)
+    return np.asarray(img, dtype=np.float64)[None]
+
+
+@pytest.mark.parametrize(
+    "case", ["flat", "flat_offset", "near_flat", "near_flat_bright", "text", "text_blurred", "ramp"]
+)
+def test_ssim_is_within_1e6_of_float64_on_flat_near_flat_and_text_images(case: str) -> None:
+    # Flat areas are where float32 statistics cancel (E[x^2] - E[x]^2 of values near 255^2).
+    rng = np.random.default_rng(1)
+    flat = np.full((1, 48, 48), 235.0)
+    sparse = (rng.random((1, 48, 48)) < 0.05).astype(np.float64)
+    text = _text_image()
+    blurred = np.round((text + np.roll(text, 1, -1) + np.roll(text, 1, -2) + np.roll(text, (1, 1), (-2, -1))) / 4)
+    sr, hr = {
+        "flat": (flat, flat),
+        "flat_offset": (flat - 1, flat),
+        "near_flat": (flat - sparse, flat),
+        "near_flat_bright": (np.full_like(flat, 254.0) + sparse, np.full_like(flat, 254.0)),
+        "text": (text - (rng.random(text.shape) < 0.02), text),
+        "text_blurred": (blurred, text),
+        "ramp": (np.round(np.linspace(200, 203, 48 * 48).reshape(1, 48, 48)), flat - 33),
+    }[case]
+    assert abs(_ours(sr, hr) - _reference_ssim(sr, hr)) < 1e-6
+
+
+def _y(img: torch.Tensor) -> np.ndarray:
+    return rgb_to_y(img.double())[0].numpy() if img.shape[1] == 3 else img[0].double().numpy()
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+def test_ssim_is_within_1e6_of_float64_on_set5_and_set14_sr_outputs(benchmark_dir: Path, scale: int) -> None:
+    """Every Set5/Set14 image: bicubic SR at each scale, and a trained network's SR at x2, scored on Y."""
+    from src.data.datasets import load_pairs, to_tensor
+    from src.data.layout import set_dirs
+    from src.models.bicubic import Bicubic
+    from tests.trained import trained_edsr
+
+    upscalers = [Bicubic(scale)] + ([trained_edsr(2)] if scale == 2 else [])
+    checked = 0
+    for name in ("Set5", "Set14"):
+        for pair in load_pairs(set_dirs(benchmark_dir.parent, name, scale), scale):
+            lr, hr = to_tensor(pair.lr, 3)[None], to_tensor(pair.hr)[None]
+            for net in upscalers:
+                with torch.no_grad():
+                    sr = quantize(net(lr).double())
+                if hr.shape[1] == 1:
+                    sr = quantize(sr.mean(dim=1, keepdim=True))
+                sr_y = shave_border(torch.from_numpy(_y(sr))[None], scale)[0].numpy()
+                hr_y = shave_border(torch.from_numpy(_y(crop_hr(hr, sr)))[None], scale)[0].numpy()
+                assert abs(_ours(sr_y, hr_y) - _reference_ssim(sr_y, hr_y)) < 1e-6, (name, pair.name, scale)
+                checked += 1
+    assert checked == 19 * len(upscalers)
 
 
 def test_score_quantizes_crops_shaves_and_scores_y_and_rgb() -> None:

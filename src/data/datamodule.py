@@ -12,6 +12,18 @@ from torch.utils.data import DataLoader, DistributedSampler
 from src.data.datasets import EvalImages, StepSampler, TrainPatches, load_pairs
 from src.data.images import DEFAULT_MAX_PIXELS
 from src.data.layout import check_scale, set_dirs
+from src.errors import UserError
+
+
+def per_device_batch(global_batch: int, world_size: int) -> int:
+    """Samples each rank draws per step: `data.batch_size` is the global batch (EDSR's 16), so adding devices
+    shortens the wall time and leaves the schedule (samples per step, learning rate, steps) as it is."""
+    if global_batch % world_size:
+        raise UserError(
+            f"data.batch_size={global_batch} does not split over {world_size} devices; "
+            "choose a batch size divisible by the device count"
+        )
+    return global_batch // world_size
 
 
 class SRDataModule(pl.LightningDataModule):
@@ -91,9 +103,9 @@ class SRDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         assert self.train_data is not None
         rank, world = self._world()
-        length = self.steps_per_epoch * self.batch_size * world
-        sampler = StepSampler(length, self.batch_size, self._global_step, rank, world)
-        return DataLoader(self.train_data, self.batch_size, sampler=sampler, drop_last=True, **self._loader_kwargs())
+        batch = per_device_batch(self.batch_size, world)
+        sampler = StepSampler(self.steps_per_epoch * self.batch_size, batch, self._global_step, rank, world)
+        return DataLoader(self.train_data, batch, sampler=sampler, drop_last=True, **self._loader_kwargs())
 
     def _eval_loaders(self, sets: list[EvalImages]) -> list[DataLoader]:
         rank, world = self._world()

@@ -25,6 +25,7 @@ from src.cli import user_errors_exit
 from src.data.archives import ArchiveError, UnsafeMemberError, check_archive, extract, is_extracted
 from src.data.cache import cached_array, default_cache_dir
 from src.data.images import list_images
+from src.data.layout import SUPPORTED_SCALES
 from src.errors import UserError
 
 DIV2K_URL = "http://data.vision.ee.ethz.ch/cvl/DIV2K/"
@@ -372,7 +373,12 @@ def _parser() -> argparse.ArgumentParser:
         help="sets to fetch",
     )
     parser.add_argument(
-        "--scales", nargs="+", type=int, choices=(2, 3, 4), default=[2, 3, 4], help="DIV2K LR scales to fetch"
+        "--scales",
+        nargs="+",
+        type=int,
+        choices=SUPPORTED_SCALES,
+        default=list(SUPPORTED_SCALES),
+        help="DIV2K LR scales to fetch",
     )
     parser.add_argument("--base-url-div2k", default=DIV2K_URL, help=f"DIV2K archives (default: {DIV2K_URL})")
     parser.add_argument(

@@ -7,6 +7,9 @@ from pathlib import Path
 
 from src.errors import UserError
 
+# The scales of the whole project: EDSR's upsampler, the standard LR sets (X2, X3, X4), and the LR files our
+# MATLAB imresize port reproduces bit for bit (the published X8 files differ from every port tried, so larger
+# scales are refused rather than silently mismatching).
 SUPPORTED_SCALES = (2, 3, 4)
 
 GET_DATA = "get the data with `make data` (python -m src.data.download --data-dir DIR) or set paths.data_dir"
@@ -39,4 +42,5 @@ def require_dir(path: Path, what: str) -> None:
 def check_scale(scale: int) -> None:
     """The scales EDSR's upsampler and the standard LR sets (X2, X3, X4) exist for."""
     if scale not in SUPPORTED_SCALES:
-        raise UserError(f"unsupported scale {scale}: use scale=2, 3 or 4")
+        choices = ", ".join(map(str, SUPPORTED_SCALES[:-1])) + f" or {SUPPORTED_SCALES[-1]}"
+        raise UserError(f"unsupported scale {scale}: use scale={choices}")

@@ -18,11 +18,8 @@ from typing import NoReturn
 from src.cli import user_errors_exit
 from src.data.images import ImageError, list_images, read_image, write_image
 from src.data.imresize import downscale
+from src.data.layout import SUPPORTED_SCALES
 from src.errors import UserError
-
-# Scales whose LR files this port is checked to reproduce bit for bit (Set5/Set14 X2-X4). The published X8
-# files differ from every port tried, so larger scales are refused rather than silently mismatching.
-SUPPORTED_SCALES = (2, 3, 4)
 
 
 class UsageError(UserError):

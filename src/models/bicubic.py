@@ -13,6 +13,10 @@ class Bicubic(nn.Module):
         super().__init__()
         self.scale = scale
 
+    def receptive_radius(self) -> int:
+        """The bicubic kernel reaches 2 LR pixels each way (MATLAB's cubic has support 4 when upscaling)."""
+        return 2
+
     def forward(self, lr: torch.Tensor) -> torch.Tensor:
         from src.data.imresize import imresize_tensor
 

@@ -87,6 +87,12 @@ class EDSR(nn.Module):
         self.body = nn.Sequential(*blocks, conv3x3(n_feats, n_feats))
         self.tail = nn.Sequential(Upsampler(scale, n_feats), conv3x3(n_feats, n_colors))
 
+    def receptive_radius(self) -> int:
+        """LR pixels an output pixel depends on, each way: one per 3x3 conv (head, two per block, body end,
+        upsampler convs); the last conv runs at HR and adds under one LR pixel, counted as one to stay safe."""
+        convs = [m for m in self.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
+        return sum(m.kernel_size[0] // 2 for m in convs)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head(self.sub_mean(x))
         x = x + self.body(x)

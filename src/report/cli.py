@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from src.report import paper, plots
+from src.report import architectures, paper, plots
 from src.report.collect import BICUBIC, Job, NoResultsError, collect
 from src.report.summary import Summary, summarize
 from src.report.tables import csv_text, latex, markdown
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
     messages = _plots(summary, jobs, out, written)
     print("\n".join([*messages, *(f"wrote {path}" for path in written)]))
+    architectures.report(jobs, out, f"psnr_{args.metric}")
     return 0
 
 

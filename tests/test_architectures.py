@@ -130,3 +130,50 @@ def test_a_sweep_over_three_architectures_reports_across_them(data_root: Path, t
     # One Table 1 section per model, as for EDSR alone.
     table = (out / "report" / "table1.md").read_text()
     assert all(model in table for model in ("edsr_baseline", "rcan_small", "rdn_small"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["rcan", "rdn"])
+def test_evaluate_scores_an_official_layout_file_as_edsr_pytorchs_network(
+    model: str, benchmark_dir: Path, tmp_path: Path
+) -> None:
+    import torch
+    from hydra.utils import instantiate
+
+    from src.data.datasets import load_pairs, to_tensor
+    from src.data.layout import set_dirs
+    from src.evaluate import evaluate
+    from src.metrics import score, shave_for, summarize
+    from src.models.build import build_model
+    from tests import test_rcan, test_rdn
+
+    # The paper-size preset takes a file of the paper's size (the layout of RCAN_BIX2.pt; tested key for key
+    # against EDSR-PyTorch's in test_rcan.py / test_rdn.py).
+    cfg = compose_config("evaluate", f"model={model}", f"ckpt={tmp_path / 'full.pt'}", "paths.output_dir=/x")
+    torch.save(instantiate(cfg.model.net).state_dict(), tmp_path / "full.pt")
+    assert not build_model(cfg).training
+
+    # The small preset, end to end: a seeded file in the official layout scores as EDSR-PyTorch's network.
+    if model == "rcan":
+        size = {"n_resgroups": 2, "n_resblocks": 2, "n_feats": 16, "reduction": 4}
+        state = test_rcan.official_state(2, seed=4, **size)
+        forward = lambda x: test_rcan.rcan_pytorch_forward(state, x, 2, 2)  # noqa: E731
+    else:
+        state = test_rdn.official_state(2, seed=4, D=2, C=3, G=8, G0=16)
+        forward = lambda x: test_rdn.rdn_pytorch_forward(state, x, 2, 3)  # noqa: E731
+    torch.save(state, tmp_path / "small.pt")
+    out = tmp_path / "eval"
+    overrides = [f"model={model}_small", "scale=2", f"ckpt={tmp_path / 'small.pt'}", "data.test_sets=[Set5]"]
+    results = evaluate(
+        compose_config("evaluate", *overrides, f"paths.data_dir={benchmark_dir.parent}", f"paths.output_dir={out}")
+    )
+    images = {}
+    with torch.no_grad():
+        for pair in load_pairs(set_dirs(benchmark_dir.parent, "Set5", 2), 2):
+            sr = forward(to_tensor(pair.lr, 3)[None])
+            scores = score(sr, to_tensor(pair.hr)[None], shave_for("Set5", 2))
+            images[pair.name] = {k: float(v) for k, v in scores.items()}
+    expected = summarize(images)
+    assert results["model"] == f"{model}_small"
+    assert results["metrics"]["Set5"]["psnr_y"] == pytest.approx(expected["psnr_y"], abs=0.01)
+    assert results["metrics"]["Set5"]["ssim_y"] == pytest.approx(expected["ssim_y"], abs=1e-4)

@@ -82,6 +82,23 @@ def test_every_model_composes_with_every_activation_and_scale() -> None:
             assert cfg.model.name == model and cfg.model.net.act == act and cfg.activation.scope == "blocks"
     cfg = compose_config("train", "model=rcan", "activation=mish", "activation.scope=all", "paths.output_dir=/tmp/x")
     assert cfg.model.net.act_scope == "all"
+    assert compose_config("train", "activation=lrelu_0.2", "paths.output_dir=/tmp/x").activation.scope == "blocks"
+
+
+def test_the_architectures_sweep_runs_each_model_with_its_schedule() -> None:
+    import yaml
+
+    from tests.helpers import PROJECT_ROOT
+
+    spec = yaml.safe_load((PROJECT_ROOT / "sweeps" / "architectures.yaml").read_text())
+    params = spec["hydra"]["sweeper"]["params"]
+    assert params["experiment"] == "paper,rcan_paper,rdn_paper"
+    assert len(params["activation"].split(",")) * len(params["scale"].split(",")) * len(params["seed"].split(",")) == 24
+    args = ("--config-dir", "sweeps", "--config-name", "architectures", "experiment=rdn_paper", "--cfg", "job")
+    proc = run_cli("src.train", *args, "--resolve")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    cfg = yaml.safe_load(proc.stdout)
+    assert cfg["model"]["name"] == "rdn" and cfg["data"]["patch_size"] == 32 and cfg["init_from"] is None
 
 
 @pytest.mark.parametrize(

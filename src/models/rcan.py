@@ -12,7 +12,7 @@ has an activation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
@@ -60,7 +60,14 @@ class RCAB(nn.Module):
 class ResidualGroup(nn.Module):
     """`n_resblocks` RCABs and a conv, with a short skip connection around them."""
 
-    def __init__(self, n_resblocks: int, n_feats: int, reduction: int, make_act, make_squeeze_act):
+    def __init__(
+        self,
+        n_resblocks: int,
+        n_feats: int,
+        reduction: int,
+        make_act: Callable[[], nn.Module],
+        make_squeeze_act: Callable[[], nn.Module],
+    ):
         super().__init__()
         blocks: list[nn.Module] = [RCAB(n_feats, reduction, make_act(), make_squeeze_act()) for _ in range(n_resblocks)]
         self.body = nn.Sequential(*blocks, conv3x3(n_feats, n_feats))

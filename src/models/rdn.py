@@ -15,7 +15,7 @@ block) and `growth` its G (growth rate). Configuration B, the paper's: D 16, C 8
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import torch
 from torch import nn
@@ -40,7 +40,7 @@ class DenseLayer(nn.Module):
 class RDB(nn.Module):
     """Residual dense block: C dense layers, local feature fusion (1x1 conv back to G0), plus the input."""
 
-    def __init__(self, n_feats: int, growth: int, n_layers: int, make_act):
+    def __init__(self, n_feats: int, growth: int, n_layers: int, make_act: Callable[[], nn.Module]):
         super().__init__()
         self.convs = nn.Sequential(*[DenseLayer(n_feats + c * growth, growth, make_act()) for c in range(n_layers)])
         self.LFF = nn.Conv2d(n_feats + n_layers * growth, n_feats, 1)

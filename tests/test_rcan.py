@@ -143,6 +143,7 @@ def test_the_swap_reaches_the_rcabs_and_with_scope_all_the_attention_squeeze() -
     every = RCAN(2, 2, 3, 8, 4, act="prelu", act_scope="all")
     assert _activations(every).count(nn.PReLU) == 12 and nn.ReLU not in _activations(every)
     assert every.body[0].body[0].body[3].conv_du[1].weight.shape == (2,)  # one slope per squeezed channel
+    load_weights(every, official_state(2, n_resgroups=2, n_resblocks=3, n_feats=8, reduction=4), "RCAN_BIX2.pt")
     with pytest.raises(UserError, match=r"activation\.scope='attention' is unknown"):
         RCAN(2, 1, 1, 8, 4, act_scope="attention")
     with pytest.raises(UserError, match="n_feats 8 // reduction 16 leaves no channel"):

@@ -88,7 +88,10 @@ def weights_identity(cfg: DictConfig, identity: dict[str, Any], fast: fast_path.
     """What checkpoints record about the job that wrote them: the job identity, the network's size, the
     precision and the planned steps (`src.models.build` compares it with what an evaluation asks for)."""
     net = cfg.model.net
-    size = {k: net[k] for k in ("n_resblocks", "n_feats", "res_scale") if k in net}
+    # The network's size: every constructor argument but the activation (the identity has it) and the scale.
+    size = {
+        k: v for k, v in OmegaConf.to_container(net, resolve=True).items() if not k.startswith(("_", "act", "scale"))
+    }
     return {**identity, **size, "precision": str(fast.precision), "max_steps": int(cfg.trainer.max_steps)}
 
 

@@ -6,7 +6,6 @@ Every load uses `torch.load(weights_only=True)`: a file whose unpickling would r
 from __future__ import annotations
 
 import pickle
-import re
 from pathlib import Path
 
 import torch
@@ -14,9 +13,16 @@ from torch import nn
 
 from src.errors import UserError
 
-# Learnable activations (PReLU) sit at index 1 of each residual block; ReLU files have no such keys, so
-# they may be missing when a ReLU weight file initialises another variant.
-ACTIVATION_KEY = re.compile(r"^body\.\d+\.body\.1\.")
+
+def activation_keys(model: nn.Module) -> set[str]:
+    """Keys of learnable activations (PReLU's slopes) wherever a model puts them (EDSR, RCAN, RDN): ReLU files
+    have no such keys, so they may be missing when a ReLU weight file initialises another variant."""
+    return {
+        f"{name}.{key}"
+        for name, module in model.named_modules()
+        if type(module).__module__ == nn.ReLU.__module__
+        for key, _ in module.named_parameters(recurse=False)
+    }
 
 
 # Where this project's checkpoints keep the identity of the job that wrote them (src.callbacks.StampIdentity).
@@ -69,7 +75,8 @@ def read_state_dict(path: Path) -> tuple[dict[str, torch.Tensor], dict | None]:
 def load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path) -> None:
     """Load strictly, except that learnable-activation parameters may be absent (they keep their init)."""
     own = model.state_dict()
-    missing = [k for k in own if k not in state and not ACTIVATION_KEY.match(k)]
+    optional = activation_keys(model)
+    missing = [k for k in own if k not in state and k not in optional]
     unexpected = [k for k in state if k not in own]
     shapes = [
         f"{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from src.cli import user_errors_exit
 from src.errors import UserError
-from src.report import paper, plots
+from src.report import architectures, paper, plots
 from src.report.collect import BICUBIC, Job, collect
 from src.report.planning import plan_markdown
 from src.report.summary import Summary, summarize
@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     messages = _plots(summary, jobs, out, written)
     print("\n".join([*messages, *(f"wrote {path}" for path in written)]))
+    architectures.report(summary, out)
     return 0
 
 

@@ -19,7 +19,7 @@ help:  ## list the targets
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "$(TORCH)" || $(BIN)/python -m pip install -q --index-url $(TORCH_CPU_INDEX) torch
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,dashboards]"
 	touch $@
 
 install: $(VENV)/.installed  ## create .venv with torch and the project

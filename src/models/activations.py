@@ -31,7 +31,8 @@ class Activation:
     defaults: dict[str, Any] = field(default_factory=dict)
 
 
-def _nn() -> Any:
+def torch_nn() -> Any:
+    """`torch.nn`, imported when a module is made, so that reading the registry does not load torch."""
     from torch import nn
 
     return nn
@@ -50,37 +51,37 @@ def _gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "relu": Activation("ReLU", lambda n_feats: _nn().ReLU(inplace=True), lambda x: np.maximum(x, 0.0)),
+    "relu": Activation("ReLU", lambda n_feats: torch_nn().ReLU(inplace=True), lambda x: np.maximum(x, 0.0)),
     "lrelu": Activation(
         "LeakyReLU",
-        lambda n_feats, negative_slope=0.01: _nn().LeakyReLU(negative_slope, inplace=True),
+        lambda n_feats, negative_slope=0.01: torch_nn().LeakyReLU(negative_slope, inplace=True),
         lambda x, negative_slope=0.01: _leaky(x, negative_slope),
         {"negative_slope": 0.01},
     ),
-    "swish": Activation("Swish", lambda n_feats: _nn().SiLU(), lambda x: x / (1.0 + np.exp(-x))),
-    "mish": Activation("Mish", lambda n_feats: _nn().Mish(), lambda x: x * np.tanh(np.logaddexp(0.0, x))),
+    "swish": Activation("Swish", lambda n_feats: torch_nn().SiLU(), lambda x: x / (1.0 + np.exp(-x))),
+    "mish": Activation("Mish", lambda n_feats: torch_nn().Mish(), lambda x: x * np.tanh(np.logaddexp(0.0, x))),
     "gelu": Activation(
         "GELU",
-        lambda n_feats, approximate="none": _nn().GELU(approximate=approximate),
+        lambda n_feats, approximate="none": torch_nn().GELU(approximate=approximate),
         _gelu,
         {"approximate": "none"},
     ),
     "elu": Activation(
         "ELU",
-        lambda n_feats, alpha=1.0: _nn().ELU(alpha),
+        lambda n_feats, alpha=1.0: torch_nn().ELU(alpha),
         lambda x, alpha=1.0: np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0))),
         {"alpha": 1.0},
     ),
     # The plot draws PReLU at its initial slope: the learned slopes differ per channel and block.
     "prelu": Activation(
         "PReLU",
-        lambda n_feats, init=0.25: _nn().PReLU(n_feats, init),
+        lambda n_feats, init=0.25: torch_nn().PReLU(n_feats, init),
         lambda x, init=0.25: _leaky(x, init),
         {"init": 0.25},
     ),
     # No nonlinearity: EDSR becomes a linear network. The positive control of an activation study: what the
     # nonlinearity buys at all.
-    "identity": Activation("Identity (linear)", lambda n_feats: _nn().Identity(), lambda x: np.asarray(x, float)),
+    "identity": Activation("Identity (linear)", lambda n_feats: torch_nn().Identity(), lambda x: np.asarray(x, float)),
 }
 
 # The paper's four, in its column order; other activations follow them in registry order.

@@ -172,13 +172,14 @@ def test_evaluate_scores_an_official_layout_file_as_edsr_pytorchs_network(
     from src.evaluate import evaluate
     from src.metrics import score, shave_for, summarize
     from src.models.build import build_model
+    from src.results import job_identity
     from tests import test_rcan, test_rdn
 
     # The paper-size preset takes a file of the paper's size (the layout of RCAN_BIX2.pt; tested key for key
     # against EDSR-PyTorch's in test_rcan.py / test_rdn.py).
     cfg = compose_config("evaluate", f"model={model}", f"ckpt={tmp_path / 'full.pt'}", "paths.output_dir=/x")
     torch.save(instantiate(cfg.model.net).state_dict(), tmp_path / "full.pt")
-    assert not build_model(cfg).training
+    assert not build_model(cfg, job_identity(cfg))[0].training
 
     # The small preset, end to end: a seeded file in the official layout scores as EDSR-PyTorch's network.
     if model == "rcan":

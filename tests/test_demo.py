@@ -13,6 +13,7 @@ from hydra.utils import instantiate
 from PIL import Image
 
 import src.config  # noqa: F401  (resolvers)
+from benchmarks import demo as demo_bench
 from src.data import demo
 from src.data.demo import MANIFEST, SKIMAGE_TEST, SKIMAGE_TRAIN, SKIMAGE_VAL, TEST_SET, VAL_SET, build_bundled
 from src.errors import UserError
@@ -97,6 +98,29 @@ def test_an_unknown_bundle_is_a_one_line_user_error(tmp_path: Path) -> None:
         build_bundled("div2k", tmp_path / "demo")
     assert "\n" not in str(err.value)
     assert not (tmp_path / "demo").exists()
+
+
+def test_the_makefile_runs_the_sweep_the_benchmark_times_with_x2_before_x4() -> None:
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    line = next(ln for ln in makefile.splitlines() if ln.startswith("DEMO_SWEEP :="))
+    args = tuple(line.split(":=", 1)[1].split())
+    assert args == demo_bench.SWEEP_ARGS
+    # The basic launcher varies the last axis fastest: scale must be the first axis so x4 finds its x2 job.
+    axes = [a.split("=")[0] for a in args if "," in a]
+    assert axes[0] == "scale" and "seed" in axes
+    assert "identity" in next(a for a in args if a.startswith("activation="))
+
+
+def test_a_demo_record_inside_the_project_is_reported_by_its_relative_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_bench, "PROJECT_ROOT", tmp_path)
+    record = tmp_path / "multirun" / "demo-1" / demo_bench.RECORD
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"seconds": 1.0, "finished": "2026-01-01T00:00:00+00:00"}))
+    res = demo_bench.bench(multirun=tmp_path / "multirun")
+    assert res["record"] == str(Path("multirun", "demo-1", demo_bench.RECORD))
+    assert str(tmp_path) not in res["summary"]
 
 
 def _compose(config: str, *overrides: str):

@@ -43,7 +43,7 @@ demo: install  ## the whole study on images shipped with scikit-image, on a CPU 
 	$(BIN)/python -m src.evaluate $(DEMO_BICUBIC) scale=4 hydra.run.dir=$(DEMO_DIR)/bicubic_x4
 	$(BIN)/python -m src.report $(DEMO_DIR)
 	@echo "next: the table      $(DEMO_DIR)/report/table1.md"
-	@echo "      the plots      $(DEMO_DIR)/report/delta_psnr.png (dPSNR vs ReLU, seed-level 95% CIs) and report/*.png"
+	@echo "      the plots      $(DEMO_DIR)/report/delta_psnr.png (dPSNR vs ReLU with seed-level 95% CIs), $(DEMO_DIR)/report/*.png"
 	@echo "      the W&B runs   wandb sync $(DEMO_DIR)/*/wandb/offline-run-*"
 
 test: install  ## run the whole test suite (slow end-to-end tests included)

@@ -1,4 +1,4 @@
-"""`demo_sweep_seconds`: wall time of the demo sweep (4 activations x 2 scales, `experiment=demo`).
+"""`demo_sweep_seconds`: wall time of the demo sweep (5 activations x 2 scales x 3 seeds, `experiment=demo`).
 
 The sweep takes minutes, longer than the rest of `make bench` together, so by default the figure is the one
 recorded by the latest `make demo`; `python -m benchmarks.run --demo` runs the sweep itself and records it.
@@ -23,7 +23,16 @@ from typing import Any
 from benchmarks.common import PROJECT_ROOT, machine, now
 
 RECORD = "demo_seconds.json"
-SWEEP_ARGS = ("-m", "activation=relu,lrelu,swish,mish", "scale=2,4", "experiment=demo")
+# The Makefile's DEMO_SWEEP (tests/test_demo.py checks they agree).
+SWEEP_ARGS = ("-m", "scale=2,4", "seed=0,1,2", "activation=relu,lrelu,swish,mish,identity", "experiment=demo")
+
+
+def _relative(path: Path) -> str:
+    """`path` as written in a record or summary: relative to the project root when inside it (records travel)."""
+    try:
+        return str(Path(path).resolve().relative_to(PROJECT_ROOT.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _finished(path: Path, record: dict[str, Any]) -> float:
@@ -81,18 +90,19 @@ def bench(quick: bool = False, run: bool = False, multirun: Path | None = None) 
     else:
         found = latest_record(multirun)
         if found is None:
+            where = _relative(multirun)
             return {
                 "summary": f"not measured: no {RECORD} yet",
                 "demo_sweep_seconds": None,
-                "source": f"not measured: no {RECORD} under {multirun} (run `make demo`, or benchmarks.run --demo)",
+                "source": f"not measured: no {RECORD} under {where} (run `make demo`, or benchmarks.run --demo)",
             }
         path, record = found
         source = f"read from the latest record ({record.get('finished', 'time unknown')}), not measured in this run"
     return {
-        "summary": f"{source} ({path})",
+        "summary": f"{source} ({_relative(path)})",
         "demo_sweep_seconds": record["seconds"],
         "source": source,
-        "record": str(path),
+        "record": _relative(path),
         "command": record.get("command"),
         "jobs": record.get("jobs"),
         "machine": record.get("machine"),

@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from PIL import Image
 
 import src.config  # noqa: F401  (resolvers)
+from benchmarks import demo as demo_bench
 from src.data import demo
-from src.data.demo import MANIFEST, SKIMAGE_TEST, SKIMAGE_TRAIN, TEST_SET, build_bundled
+from src.data.demo import MANIFEST, SKIMAGE_TEST, SKIMAGE_TRAIN, SKIMAGE_VAL, TEST_SET, VAL_SET, build_bundled
 from src.errors import UserError
 from tests.helpers import run_cli
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 TRAIN_DIR = Path("DIV2K", "DIV2K_train_HR")
 TEST_DIR = Path("benchmark", TEST_SET, "HR")
+VAL_DIR = Path("benchmark", VAL_SET, "HR")
 
 
 @pytest.fixture(scope="module")
@@ -32,19 +36,35 @@ def _pngs(folder: Path) -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.iterdir())}
 
 
-def test_the_bundled_root_has_disjoint_rgb_train_and_test_photos_in_the_official_layouts(root: Path) -> None:
-    train, test = _pngs(root / TRAIN_DIR), _pngs(root / TEST_DIR)
-    assert sorted(train) == sorted(SKIMAGE_TRAIN) and sorted(test) == sorted(SKIMAGE_TEST)
-    assert not set(train) & set(test)
-    # Disjoint by source file too: no test photo is a crop of a training photo.
-    assert not {p.file for p in SKIMAGE_TRAIN.values()} & {p.file for p in SKIMAGE_TEST.values()}
-    for name, path in {**train, **test}.items():
-        assert path.suffix == ".png"
-        with Image.open(path) as im:
-            _, _, h, w = {**SKIMAGE_TRAIN, **SKIMAGE_TEST}[name].box
-            assert im.mode == "RGB" and im.size == (w, h), name
-            assert h % 12 == 0 and w % 12 == 0  # the same HR pixels at x2, x3 and x4
+def test_the_bundled_root_has_train_val_and_test_photos_in_the_official_layouts(root: Path) -> None:
+    groups = {TRAIN_DIR: SKIMAGE_TRAIN, VAL_DIR: SKIMAGE_VAL, TEST_DIR: SKIMAGE_TEST}
+    for folder, photos in groups.items():
+        assert sorted(_pngs(root / folder)) == sorted(photos)
+    assert len(SKIMAGE_TEST) >= 10  # enough test images for a set-level mean that does not hang on one photo
+    boxes = {**SKIMAGE_TRAIN, **SKIMAGE_VAL, **SKIMAGE_TEST}
+    for folder in groups:
+        for name, path in _pngs(root / folder).items():
+            with Image.open(path) as im:
+                _, _, h, w = boxes[name].box
+                assert im.mode in ("RGB", "L") and im.size == (w, h), name
+                assert h % 12 == 0 and w % 12 == 0  # the same HR pixels at x2, x3 and x4
     assert json.loads((root / MANIFEST).read_text())["version"] == demo.VERSION
+
+
+def test_test_images_are_disjoint_from_training_and_validation_by_name_file_and_content(root: Path) -> None:
+    held_out = {**SKIMAGE_TRAIN, **SKIMAGE_VAL}
+    assert not set(SKIMAGE_TEST) & set(held_out) and not set(SKIMAGE_VAL) & set(SKIMAGE_TRAIN)
+    # No test photo is a crop of a training or validation photo: different source files ...
+    assert not {p.file for p in SKIMAGE_TEST.values()} & {p.file for p in held_out.values()}
+
+    # ... and different pixels (a renamed copy of a training file would pass the checks above).
+    def hashes(folder: Path) -> set[str]:
+        return {hashlib.sha256(np.asarray(Image.open(p)).tobytes()).hexdigest() for p in _pngs(folder).values()}
+
+    test = hashes(root / TEST_DIR)
+    assert len(test) == len(SKIMAGE_TEST)
+    assert not test & (hashes(root / TRAIN_DIR) | hashes(root / VAL_DIR))
+    assert not hashes(root / VAL_DIR) & hashes(root / TRAIN_DIR)
 
 
 def test_a_second_build_rewrites_nothing_and_leaves_no_temporary_dirs(root: Path) -> None:
@@ -80,6 +100,29 @@ def test_an_unknown_bundle_is_a_one_line_user_error(tmp_path: Path) -> None:
     assert not (tmp_path / "demo").exists()
 
 
+def test_the_makefile_runs_the_sweep_the_benchmark_times_with_x2_before_x4() -> None:
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    line = next(ln for ln in makefile.splitlines() if ln.startswith("DEMO_SWEEP :="))
+    args = tuple(line.split(":=", 1)[1].split())
+    assert args == demo_bench.SWEEP_ARGS
+    # The basic launcher varies the last axis fastest: scale must be the first axis so x4 finds its x2 job.
+    axes = [a.split("=")[0] for a in args if "," in a]
+    assert axes[0] == "scale" and "seed" in axes
+    assert "identity" in next(a for a in args if a.startswith("activation="))
+
+
+def test_a_demo_record_inside_the_project_is_reported_by_its_relative_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(demo_bench, "PROJECT_ROOT", tmp_path)
+    record = tmp_path / "multirun" / "demo-1" / demo_bench.RECORD
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"seconds": 1.0, "finished": "2026-01-01T00:00:00+00:00"}))
+    res = demo_bench.bench(multirun=tmp_path / "multirun")
+    assert res["record"] == str(Path("multirun", "demo-1", demo_bench.RECORD))
+    assert str(tmp_path) not in res["summary"]
+
+
 def _compose(config: str, *overrides: str):
     with initialize_config_dir(config_dir=CONF, version_base="1.3"):
         return compose(config_name=config, overrides=list(overrides))
@@ -87,12 +130,16 @@ def _compose(config: str, *overrides: str):
 
 def test_the_demo_experiment_sets_its_own_schedule_and_data(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SR_DEMO_DATA_DIR", "/somewhere/demo")
-    cfg = _compose("train", "experiment=demo", "scale=4")
-    assert cfg.paths.data_dir == "/somewhere/demo" and cfg.data.bundled == "skimage"
-    assert list(cfg.data.test_sets) == [TEST_SET] and cfg.trainer.accelerator == "cpu"
-    assert cfg.model.net.n_resblocks < 16 and cfg.trainer.max_steps <= 1000
+    x2, x4 = (_compose("train", "experiment=demo", f"scale={s}") for s in (2, 4))
+    assert x4.paths.data_dir == "/somewhere/demo" and x4.data.bundled == "skimage"
+    assert list(x4.data.test_sets) == [TEST_SET] and list(x4.data.val_sets) == [VAL_SET]
+    assert x4.trainer.accelerator == "cpu" and x4.model.net.n_resblocks < 16
     # An experiment must win over train.yaml's own defaults (EDSR's lr 1e-4 would not beat bicubic in time).
-    assert cfg.optim.lr == 1.0e-3 and list(cfg.optim.milestones) == [300, 400]
+    assert x2.optim.lr == x4.optim.lr == 2.0e-3
+    # x4 starts from the x2 job's weights, so it gets fewer steps; each scale's lr drops fall inside its run.
+    assert x4.init_from == "x2" and x4.trainer.max_steps < x2.trainer.max_steps <= 1000
+    for cfg in (x2, x4):
+        assert min(cfg.optim.milestones) > 0 and max(cfg.optim.milestones) < cfg.trainer.max_steps
 
 
 def test_bicubic_composes_with_the_demo_experiment() -> None:

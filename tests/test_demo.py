@@ -102,13 +102,13 @@ def test_an_unknown_bundle_is_a_one_line_user_error(tmp_path: Path) -> None:
 
 def test_the_makefile_runs_the_sweep_the_benchmark_times_with_x2_before_x4() -> None:
     makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
-    line = next(ln for ln in makefile.splitlines() if ln.startswith("DEMO_SWEEP :="))
-    args = tuple(line.split(":=", 1)[1].split())
-    assert args == demo_bench.SWEEP_ARGS
-    # The basic launcher varies the last axis fastest: scale must be the first axis so x4 finds its x2 job.
-    axes = [a.split("=")[0] for a in args if "," in a]
-    assert axes[0] == "scale" and "seed" in axes
-    assert "identity" in next(a for a in args if a.startswith("activation="))
+    line = next(ln for ln in makefile.splitlines() if ln.startswith("DEMO_AXES :="))
+    assert tuple(line.split(":=", 1)[1].split()) == demo_bench.SWEEP_AXES
+    assert demo_bench.SCALES == (2, 4)
+    # x2 and x4 are separate sweeps, x2 first: jobs of one sweep run side by side, and x4 needs its x2 job.
+    assert "for scale in 2 4; do" in makefile and "-m scale=$$scale $(DEMO_AXES)" in makefile
+    assert "identity" in next(a for a in demo_bench.SWEEP_AXES if a.startswith("activation="))
+    assert len(next(a for a in demo_bench.SWEEP_AXES if a.startswith("seed=")).split(",")) >= 3
 
 
 def test_a_demo_record_inside_the_project_is_reported_by_its_relative_path(

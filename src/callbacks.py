@@ -35,6 +35,19 @@ def crop_panel(lr: torch.Tensor, sr: torch.Tensor, hr: torch.Tensor, scale: int,
     return panel.permute(1, 2, 0).to(torch.uint8).numpy()
 
 
+def same_size(panels: list[np.ndarray]) -> list[np.ndarray]:
+    """Centre crops of the panels to the smallest height and width among them: W&B shows one list of images on
+    one grid and warns at every validation when their sizes differ."""
+    h = min(p.shape[0] for p in panels)
+    w = min(p.shape[1] for p in panels) // 3 * 3  # keep the three views of a panel equally wide
+    out = []
+    for p in panels:
+        third, keep = p.shape[1] // 3, w // 3
+        y0, x0 = (p.shape[0] - h) // 2, (third - keep) // 2
+        out.append(np.concatenate([p[y0 : y0 + h, k * third + x0 : k * third + x0 + keep] for k in range(3)], axis=1))
+    return out
+
+
 class ValidationImages(pl.Callback):
     """Log LR-bicubic / SR / HR crops of the first `n_images` images of the first validation set to W&B."""
 
@@ -67,7 +80,7 @@ class ValidationImages(pl.Callback):
             return
         for logger in trainer.loggers:
             if isinstance(logger, WandbLogger):
-                logger.log_image("val/crops", self.panels, step=trainer.global_step, caption=self.captions)
+                logger.log_image("val/crops", same_size(self.panels), step=trainer.global_step, caption=self.captions)
 
 
 class StampIdentity(pl.Callback):

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from src.models.activations import make_activation
+from src.models.receptive import conv_chain_radius
 
 # DIV2K mean RGB, the constants EDSR subtracts at the input and adds back at the output.
 DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
@@ -90,8 +91,7 @@ class EDSR(nn.Module):
     def receptive_radius(self) -> int:
         """LR pixels an output pixel depends on, each way: one per 3x3 conv (head, two per block, body end,
         upsampler convs); the last conv runs at HR and adds under one LR pixel, counted as one to stay safe."""
-        convs = [m for m in self.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
-        return sum(m.kernel_size[0] // 2 for m in convs)
+        return conv_chain_radius(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.head(self.sub_mean(x))

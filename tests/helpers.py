@@ -66,3 +66,18 @@ class CodeRunningPickle:
 
     def __reduce__(self):
         return (os.system, (f"touch {self.marker}",))
+
+
+def assert_relu_file_loads_into(variant, state: dict, source: str, act: str, slopes: set[str]) -> None:
+    """A ReLU file in the official layout loads into `variant` (any activation): strictly, except that PReLU's
+    learnable slopes (`slopes`) are the only keys it lacks; every tensor of the file arrives unchanged."""
+    import torch
+
+    from src.models.weights import load_weights
+
+    if act != "prelu":
+        variant.load_state_dict(state, strict=True)
+    load_weights(variant, state, source)
+    own = variant.state_dict()
+    assert all(torch.equal(own[k], v) for k, v in state.items())
+    assert set(own) - set(state) == (slopes if act == "prelu" else set())

@@ -11,7 +11,7 @@ from src.models.activations import ACTIVATIONS
 from src.models.edsr import count_trainable
 from src.models.inference import tiled
 from src.models.rdn import RDN
-from src.models.weights import load_weights
+from tests.helpers import assert_relu_file_loads_into
 
 
 def _conv(c_in: int, c_out: int, k: int) -> int:
@@ -91,14 +91,8 @@ def test_parameter_counts_and_keys_are_the_official_ones(scale: int) -> None:
 @pytest.mark.parametrize("act", sorted(ACTIVATIONS))
 def test_an_official_relu_state_dict_loads_into_every_variant(act: str) -> None:
     state = official_state(2, **SMALL_PAPER_NAMES)
-    variant = RDN(2, **SMALL, act=act)
-    if act != "prelu":
-        variant.load_state_dict(state, strict=True)
-    load_weights(variant, state, "rdn_x2.pt")
-    own = variant.state_dict()
-    assert all(torch.equal(own[k], v) for k, v in state.items())
     slopes = {f"RDBs.{d}.convs.{c}.conv.1.weight" for d in range(2) for c in range(3)}
-    assert set(own) - set(state) == (slopes if act == "prelu" else set())
+    assert_relu_file_loads_into(RDN(2, **SMALL, act=act), state, "rdn_x2.pt", act, slopes)
 
 
 def test_the_forward_is_edsr_pytorchs() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from src.models.activations import activation_order, display_name
 from src.report.stats import Comparison
 from src.report.summary import Summary
+from src.report.tables import interval_text
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,7 @@ def _rows(deltas: Sequence[ModelDelta]) -> dict[tuple[int, str], dict[str, Model
 def _cell(c: Comparison) -> str:
     if not math.isfinite(c.mean):
         return f"- ({c.note})"
-    ci = f" [{c.ci_low:+.3f}, {c.ci_high:+.3f}]" if math.isfinite(c.ci_low) else ""
-    return f"{c.mean:+.3f}{ci} (n={c.n})"
+    return f"{interval_text(c, 3)} (n={c.n})"
 
 
 def markdown(deltas: Sequence[ModelDelta], psnr_key: str) -> str:

@@ -122,7 +122,8 @@ def _absolute(cell: Cell, style: Style) -> str:
     return f"{psnr_text} / {ssim_text}"
 
 
-def _interval(comparison: Comparison, digits: int) -> str:
+def interval_text(comparison: Comparison, digits: int) -> str:
+    """'+0.010 [-0.029, +0.049]': the mean difference and, where there is one, its 95% interval."""
     text = _fmt(comparison.mean, digits, signed=True)
     if math.isfinite(comparison.ci_low):
         text += f" [{_fmt(comparison.ci_low, digits, signed=True)}, {_fmt(comparison.ci_high, digits, signed=True)}]"
@@ -138,9 +139,9 @@ def _delta(cell: Cell, style: Style) -> str:
     psnr = cell.psnr_vs_relu
     if psnr is None or psnr.n == 0:
         return style.text(f"not compared: {cell.note}") if cell.note else "–"
-    text = _interval(psnr, 3) + (style.mark(MARK) if _significant(psnr) else "")
+    text = interval_text(psnr, 3) + (style.mark(MARK) if _significant(psnr) else "")
     if cell.ssim_vs_relu is not None and cell.ssim_vs_relu.n:
-        text += " / " + _interval(cell.ssim_vs_relu, 4)
+        text += " / " + interval_text(cell.ssim_vs_relu, 4)
     if psnr.n < 2:
         text += style.text(f" ({psnr.note})")
     return text
@@ -242,7 +243,7 @@ def primary_grid(section: Section, style: Style) -> tuple[list[str], list[list[s
                 row.append(style.text(section.not_compared.get((scale, act), "–")))
                 continue
             comparison = primary.comparison
-            text = _interval(comparison, 3) + (style.mark(MARK) if _significant(comparison) else "")
+            text = interval_text(comparison, 3) + (style.mark(MARK) if _significant(comparison) else "")
             if comparison.n < 2 or not math.isfinite(comparison.p_value):
                 text += f" (n={comparison.n}: {comparison.note})"
             else:

@@ -1,4 +1,4 @@
-"""`metric_speed_vs_skimage`: per-image PSNR + SSIM (Y and RGB) of `src.metrics.score` against scikit-image.
+"""`metric_speed_vs_skimage`: per-image PSNR + SSIM (Y and RGB) of `src.protocol.metrics.score` against scikit-image.
 
 Both sides compute the same four numbers under the protocol (uint8 levels, border shave, MATLAB Y, Gaussian
 SSIM averaged over the valid region); the values are checked to agree before anything is timed.
@@ -14,7 +14,7 @@ from skimage import data
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from benchmarks.common import interleaved, seconds
-from src.metrics import score
+from src.protocol.metrics import score
 
 SHAVE = 2
 _Y = np.array([65.481, 128.553, 24.966])
@@ -56,7 +56,7 @@ def bench(quick: bool = False) -> dict[str, Any]:
     ours, ref = project_scores(sr_t, hr_t, SHAVE), skimage_scores(sr, hr, SHAVE)
     diff = {k: abs(ours[k] - ref[k]) for k in ours}
     if max(diff["psnr_y"], diff["psnr_rgb"]) > 1e-4 or max(diff["ssim_y"], diff["ssim_rgb"]) > 1e-4:
-        raise AssertionError(f"src.metrics.score and scikit-image disagree: {ours} vs {ref}")
+        raise AssertionError(f"src.protocol.metrics.score and scikit-image disagree: {ours} vs {ref}")
 
     def ours_run() -> float:
         return seconds(lambda: [score(sr_t, hr_t, SHAVE) for _ in range(calls)]) / calls

@@ -23,11 +23,13 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-import src.config  # noqa: F401  (registers the resolvers the configs use)
 from benchmarks.common import PROJECT_ROOT, interleaved
 from benchmarks.data_root import small_train_root
-from src import fast_path
-from src.module import SRModule
+from src.contracts import resolvers
+from src.runtime import fast_path
+from src.runtime.lit_module import SRModule
+
+resolvers.register()  # before Hydra composes any config
 
 SCALE = 2
 SEED = 0

@@ -9,18 +9,20 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig, OmegaConf
 
-import src.config  # noqa: F401  (registers the resolvers the configs use)
-from src.cli import user_errors_exit
-from src.results import FINISHED, job_identity, make_results, write_results
+from src.contracts import resolvers
+from src.contracts.errors import user_errors_exit
+from src.contracts.results import FINISHED, job_identity, make_results, write_results
+
+resolvers.register()  # before Hydra composes any config
 
 log = logging.getLogger(__name__)
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    from src.checks import checked_scale
+    from src.contracts.checks import checked_scale
     from src.models.build import build_model, pick_device
     from src.models.edsr import count_trainable
-    from src.scoring import format_table, score_sets
+    from src.protocol.scoring import format_table, score_sets
 
     checked_scale(cfg.scale)
     if cfg.data.get("bundled"):

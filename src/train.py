@@ -1,7 +1,7 @@
 """`python -m src.train`: one job = build from config, fit, test, write results.json, finish W&B.
 
 `-m` sweeps call `main` once per job. Tests call `train(cfg)` directly with a composed config. What a job
-does once it runs lives in `src.job`; ranks started for a job call `src.job.run_job` directly.
+does once it runs lives in `src.runtime.job`; ranks started for a job call `src.runtime.job.run_job` directly.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-import src.config  # noqa: F401  (registers the resolvers the configs use)
-from src.checks import check_training
-from src.cli import user_errors_exit
-from src.launch import is_rank_zero_process, needs_spawn, run_ranks
-from src.locks import job_lock
-from src.results import RESULTS_FILE, read_results
+from src.contracts import resolvers
+from src.contracts.checks import check_training
+from src.contracts.errors import user_errors_exit
+from src.contracts.results import RESULTS_FILE, read_results
+from src.runtime.launch import is_rank_zero_process, needs_spawn, run_ranks
+from src.runtime.locks import job_lock
+
+resolvers.register()  # before Hydra composes any config
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def _archive_previous(out: Path) -> None:
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """The sweep-level part of a job: check the request, skip it if done or running elsewhere, keep the old
-    files on force=true, then run it here (`src.job.run_job`) or as rank 0 of the worlds it needs."""
+    files on force=true, then run it here (`src.runtime.job.run_job`) or as rank 0 of the worlds it needs."""
     check_training(cfg)
     out = Path(cfg.paths.output_dir)
     force = bool(cfg.get("force", False))
@@ -51,8 +53,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         if (out / RESULTS_FILE).exists() and not force:  # finished by the process that held the lock
             return _skip(out)
         # Lightning and W&B load here, not when the CLI parses arguments.
-        from src.checkpoints import prepare_resume
-        from src.job import run_job
+        from src.runtime.checkpoints import prepare_resume
+        from src.runtime.job import run_job
 
         if leader:
             if force:

@@ -9,10 +9,11 @@ import hydra
 import torch
 from omegaconf import DictConfig
 
-import src.config  # noqa: F401  (registers the resolvers the configs use)
-from src.cli import user_errors_exit
-from src.errors import UserError
-from src.results import job_identity
+from src.contracts import resolvers
+from src.contracts.errors import UserError, user_errors_exit
+from src.contracts.results import job_identity
+
+resolvers.register()  # before Hydra composes any config
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ def _inputs(path: Path) -> list[Path]:
 
 
 def upscale(cfg: DictConfig) -> list[Path]:
-    from src.checks import checked_scale
+    from src.contracts.checks import checked_scale
     from src.data.datasets import to_tensor
     from src.data.images import read_image, write_image
     from src.models.build import build_model, pick_device

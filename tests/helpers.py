@@ -43,14 +43,17 @@ def compose_config(config_name: str, *overrides: str):
     `paths.output_dir=...` in the overrides, since Hydra's runtime dir does not exist here."""
     from hydra import compose, initialize_config_dir
 
-    import src.config  # noqa: F401  (resolvers)
+    from src.contracts import resolvers
+
+    resolvers.register()
 
     with initialize_config_dir(config_dir=str(PROJECT_ROOT / "conf"), version_base="1.3"):
         return compose(config_name=config_name, overrides=list(overrides))
 
 
 def exit_code(main, argv: list[str]) -> int:
-    """What `sys.exit(main(argv))` would exit with: entry points wrapped in `src.cli.user_errors_exit` raise
+    """What `sys.exit(main(argv))` would exit with: entry points wrapped in
+    `src.contracts.errors.user_errors_exit` raise
     SystemExit on a user error, and return their code otherwise."""
     try:
         return main(argv)

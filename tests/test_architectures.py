@@ -167,12 +167,12 @@ def test_evaluate_scores_an_official_layout_file_as_edsr_pytorchs_network(
     import torch
     from hydra.utils import instantiate
 
+    from src.contracts.results import job_identity
     from src.data.datasets import load_pairs, to_tensor
     from src.data.layout import set_dirs
     from src.evaluate import evaluate
-    from src.metrics import score, shave_for, summarize
     from src.models.build import build_model
-    from src.results import job_identity
+    from src.protocol.metrics import score, shave_for, summarize
     from tests import test_rcan, test_rdn
 
     # The paper-size preset takes a file of the paper's size (the layout of RCAN_BIX2.pt; tested key for key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from src.callbacks import same_size
+from src.runtime.callbacks import same_size
 
 
 def test_validation_crop_panels_are_cut_to_one_size_view_by_view() -> None:

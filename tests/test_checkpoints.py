@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from src.checkpoints import prepare_resume
-from src.errors import UserError
+from src.contracts.errors import UserError
+from src.contracts.results import job_identity
 from src.models.edsr import EDSR
 from src.models.weights import IDENTITY_KEY, UnsafeCheckpointError, init_from
-from src.results import job_identity
+from src.runtime.checkpoints import prepare_resume
 from tests.helpers import PROJECT_ROOT, CodeRunningPickle, compose_config
 
 SMALL = ("model.net.n_resblocks=2", "model.net.n_feats=8")
@@ -108,11 +108,11 @@ def test_allow_mismatch_scores_anyway_and_records_both_identities(benchmark_dir:
 def test_init_from_warns_with_the_count_and_records_its_source(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from src.job import _initialise
+    from src.runtime.job import _initialise
 
     x2 = _ours(tmp_path / "x2.ckpt", compose_config("train", *SMALL, "scale=2"))
     cfg = compose_config("train", *SMALL, "scale=4", f"init_from={x2}", f"paths.output_dir={tmp_path}")
-    with caplog.at_level(logging.WARNING, logger="src.job"):
+    with caplog.at_level(logging.WARNING, logger="src.runtime.job"):
         init = _initialise(EDSR(4, n_resblocks=2, n_feats=8), cfg, job_identity(cfg))
     assert init["kept_init"] == ["tail.0.2.weight", "tail.0.2.bias"] and init["identity"]["scale"] == 2
     assert "2 tensor(s) kept their init" in caplog.text
@@ -128,10 +128,10 @@ def test_init_from_another_network_is_refused_but_relu_to_mish_is_a_study() -> N
 def test_a_second_process_skips_a_locked_job_and_a_dead_holder_is_taken_over(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from src.locks import job_lock
+    from src.runtime.locks import job_lock
 
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from src.locks import job_lock\nwith job_lock({str(tmp_path)!r}): input()"],
+        [sys.executable, "-c", f"from src.runtime.locks import job_lock\nwith job_lock({str(tmp_path)!r}): input()"],
         cwd=PROJECT_ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

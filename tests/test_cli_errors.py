@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 from tests.helpers import compose_config, run_cli
 
 
@@ -44,13 +44,13 @@ def test_an_image_smaller_than_the_scale_is_named(tmp_path: Path) -> None:
 
 
 def _results(directory: Path) -> None:
-    from src.results import write_results
+    from src.contracts.results import write_results
 
     write_results(directory, {"status": "finished"})
 
 
 def _checkpoint(directory: Path) -> None:
-    from src.checkpoints import AtomicCheckpointIO
+    from src.runtime.checkpoints import AtomicCheckpointIO
 
     AtomicCheckpointIO().save_checkpoint({"global_step": 1}, directory / "last.ckpt")
 
@@ -69,7 +69,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(
 
 
 def test_system_errors_on_a_path_read_as_one_line() -> None:
-    from src.cli import user_message
+    from src.contracts.errors import user_message
 
     assert user_message(OSError(errno.ENOSPC, "No space left on device", "/big/run/x.png")) == (
         "no space left on /big/run; free some space or write elsewhere"
@@ -82,7 +82,7 @@ def test_system_errors_on_a_path_read_as_one_line() -> None:
 def test_an_output_folder_that_cannot_be_written_is_one_line(
     problem: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from src.output_dir import check_output_dir
+    from src.runtime.output_dir import check_output_dir
 
     (tmp_path / "file").touch()
     target = tmp_path / "file" / "run" if problem == "file in the way" else tmp_path / "run"

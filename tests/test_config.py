@@ -9,8 +9,10 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-import src.config  # noqa: F401  (resolvers)
+from src.contracts import resolvers
 from src.models.edsr import EDSR, count_trainable
+
+resolvers.register()  # before Hydra composes any config
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 
@@ -67,7 +69,7 @@ def test_scale_and_seed_are_top_level_ints() -> None:
 
 
 def test_the_cuda_fast_path_is_on_by_default_on_gpus_only() -> None:
-    from src import fast_path
+    from src.runtime import fast_path
 
     gpu = fast_path.resolve(_compose("trainer=gpu").fast, _compose("trainer=gpu").trainer)
     assert gpu == fast_path.FastPath("bf16-mixed", True, True, True, False)

@@ -12,12 +12,14 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from PIL import Image
 
-import src.config  # noqa: F401  (resolvers)
 from benchmarks import demo as demo_bench
+from src.contracts import resolvers
+from src.contracts.errors import UserError
 from src.data import demo
 from src.data.demo import MANIFEST, SKIMAGE_TEST, SKIMAGE_TRAIN, SKIMAGE_VAL, TEST_SET, VAL_SET, build_bundled
-from src.errors import UserError
 from tests.helpers import run_cli
+
+resolvers.register()  # before Hydra composes any config
 
 CONF = str(Path(__file__).resolve().parents[1] / "conf")
 TRAIN_DIR = Path("DIV2K", "DIV2K_train_HR")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 from src.models.activations import ACTIVATIONS, activation_label, make_activation
 from src.models.edsr import EDSR, count_trainable
 from src.models.weights import init_from, load_weights, read_state_dict

@@ -12,8 +12,8 @@ import torch.nn.functional as F
 from src.data.datasets import load_pairs, to_tensor
 from src.data.layout import set_dirs
 from src.evaluate import evaluate
-from src.metrics import score, shave_for, summarize
 from src.models.edsr import EDSR
+from src.protocol.metrics import score, shave_for, summarize
 from tests.helpers import compose_config, run_cli
 
 pytestmark = pytest.mark.slow

@@ -11,11 +11,11 @@ import torch.nn.functional as F
 
 from src.data.images import read_image
 from src.data.imresize import imresize
-from src.metrics import psnr, quantize
 from src.models.bicubic import Bicubic
 from src.models.edsr import EDSR
 from src.models.inference import receptive_radius, self_ensemble, super_resolve
-from src.module import SRModule
+from src.protocol.metrics import psnr, quantize
+from src.runtime.lit_module import SRModule
 from tests.helpers import run_cli
 from tests.trained import photos, trained_edsr
 

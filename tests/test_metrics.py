@@ -1,4 +1,4 @@
-"""The evaluation protocol (src/metrics.py) against independent references and hand-computed values."""
+"""The evaluation protocol (src/protocol/metrics.py) against independent references and hand-computed values."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 import torch
 from skimage.metrics import structural_similarity
 
-from src.metrics import (
+from src.protocol.metrics import (
     SetScores,
     crop_hr,
     psnr,

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from src.progress import ProgressLines, format_eta
+from src.runtime.progress import ProgressLines, format_eta
 
 
 def _trainer(step: int, max_steps: int = 100, loss: float | None = 0.5) -> SimpleNamespace:
@@ -42,7 +42,9 @@ def test_silent_when_disabled_or_not_rank_zero(capsys: pytest.CaptureFixture[str
 def test_default_follows_whether_stdout_is_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     from omegaconf import OmegaConf
 
-    import src.config  # noqa: F401  (the isatty resolver)
+    from src.contracts import resolvers
+
+    resolvers.register()
 
     for tty in (True, False):
         monkeypatch.setattr("sys.stdout.isatty", lambda tty=tty: tty)
@@ -60,7 +62,7 @@ def test_lightning_messages_reach_the_console_once_and_without_tips(monkeypatch:
 
     import lightning.pytorch  # noqa: F401  (attaches Lightning's own console handlers)
 
-    from src.progress import quiet_lightning_console
+    from src.runtime.progress import quiet_lightning_console
 
     monkeypatch.setattr(logging.getLogger(), "handlers", [logging.NullHandler()])  # as Hydra's job logging leaves it
     quiet_lightning_console()

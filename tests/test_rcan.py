@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 from src.models.activations import ACTIVATIONS
 from src.models.edsr import count_trainable
 from src.models.rcan import RCAN

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 from tests.helpers import PROJECT_ROOT, run_cli
 from tests.wandb_records import read_run
 

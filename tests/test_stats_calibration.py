@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from src.contracts.results import FINISHED
 from src.report.collect import Job
 from src.report.stats import Comparison
 from src.report.summary import summarize
-from src.results import FINISHED
 
 ACTIVATIONS = ("relu", "lrelu", "swish", "mish")
 SETTING = {"model.n_resblocks": 16, "model.n_feats": 64, "steps": 300000, "batch": 16, "world_size": 1}

@@ -11,10 +11,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from src.cli import user_errors_exit
+from src.contracts.errors import UserError, user_errors_exit
 from src.dashboard.publish import base_url, check_reachable, has_credentials
 from src.dashboard.sweep import REPORT_DIR, Sweep, read_sweep
-from src.errors import UserError
 
 SPEC_FILE = "wandb_dashboard.json"
 TABLE_FILE = "table1.md"

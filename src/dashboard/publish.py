@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 
 DEFAULT_BASE_URL = "https://api.wandb.ai"
 CONNECT_TIMEOUT_S = 5.0

@@ -13,8 +13,8 @@ from src.dashboard.sweep import TABLE_METRICS, Sweep
 # Lightning's WandbLogger logs every metric against this step metric (W&B's own `_step` counts log calls).
 STEP = "trainer/global_step"
 TRAIN_CURVES = ("train/loss", "train/lr")
-CROPS = "val/crops"  # src/callbacks.py
-PER_IMAGE_TABLE = "test/per_image"  # src/loggers.py
+CROPS = "val/crops"  # src/runtime/callbacks.py
+PER_IMAGE_TABLE = "test/per_image"  # src/runtime/loggers.py
 # The run that carries the report's plots (src.report's PNGs as W&B images), in the sweep's group.
 PLOTS_JOB_TYPE = "report"
 TITLES = {"psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "psnr_rgb": "PSNR-RGB (dB)", "ssim_rgb": "SSIM-RGB"}

@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from src.errors import UserError
-from src.results import RESULTS_FILE, read_results
+from src.contracts.errors import UserError
+from src.contracts.results import RESULTS_FILE, read_results
 
-# The columns of the paper's Table 1: PSNR and SSIM on the Y channel (src/metrics.py logs them per set).
+# The columns of the paper's Table 1: PSNR and SSIM on the Y channel (src/protocol/metrics.py logs them per set).
 TABLE_METRICS = ("psnr_y", "ssim_y")
 REPORT_DIR = "report"
 
 
 @dataclass(frozen=True)
 class Sweep:
-    """The facts the dashboards are built from. `name` is the W&B group: src/job.py groups a sweep's runs under
+    """The facts the dashboards are built from. `name` is the W&B group: src/runtime/job.py groups a sweep's runs under
     its directory's name."""
 
     name: str
@@ -78,7 +78,8 @@ def _wandb_spec(results: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _logs_crops(results: dict[str, Any]) -> bool:
-    """Whether the job ran src.callbacks.ValidationImages, which logs `val/crops` (conf/callbacks/default.yaml)."""
+    """Whether the job ran src.runtime.callbacks.ValidationImages, which logs `val/crops`
+    (conf/callbacks/default.yaml)."""
     callbacks = (results.get("config") or {}).get("callbacks") or {}
     return any(
         isinstance(c, dict) and str(c.get("_target_", "")).endswith("ValidationImages") for c in callbacks.values()

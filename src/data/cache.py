@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from src.atomic import atomic_write
+from src.contracts.atomic import atomic_write
+from src.contracts.errors import UserError
 from src.data.images import DEFAULT_MAX_PIXELS, check_pixels, read_image
-from src.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,10 @@ import lightning.pytorch as pl
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
+from src.contracts.errors import UserError
 from src.data.datasets import EvalImages, StepSampler, TrainPatches, load_pairs
 from src.data.images import DEFAULT_MAX_PIXELS
 from src.data.layout import check_scale, set_dirs
-from src.errors import UserError
 
 
 def per_device_batch(global_batch: int, world_size: int) -> int:

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
+from src.contracts.errors import UserError
 from src.data.cache import cached_array
 from src.data.images import DEFAULT_MAX_PIXELS, list_images
 from src.data.layout import GET_DATA, SetDirs, require_dir
-from src.errors import UserError
 
 
 @dataclass

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from src.contracts.errors import UserError
 from src.data.images import read_image, write_image
 from src.data.layout import set_dirs
-from src.errors import UserError
 
 TEST_SET = "Photos"
 VAL_SET = "PhotosVal"

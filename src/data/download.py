@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from src.cli import user_errors_exit
+from src.contracts.errors import UserError, user_errors_exit
 from src.data.archives import ArchiveError, UnsafeMemberError, check_archive, extract, is_extracted
 from src.data.cache import cached_array, default_cache_dir
 from src.data.images import list_images
 from src.data.layout import SUPPORTED_SCALES
-from src.errors import UserError
 
 DIV2K_URL = "http://data.vision.ee.ethz.ch/cvl/DIV2K/"
 BENCHMARK_URL = "https://cv.snu.ac.kr/research/EDSR/"

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from src.atomic import atomic_write
-from src.errors import UserError
+from src.contracts.atomic import atomic_write
+from src.contracts.errors import UserError
 
 IMAGE_SUFFIXES = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 

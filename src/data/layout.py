@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 
 # The scales of the whole project: EDSR's upsampler, the standard LR sets (X2, X3, X4), and the LR files our
 # MATLAB imresize port reproduces bit for bit (the published X8 files differ from every port tried, so larger

@@ -15,11 +15,10 @@ from collections import Counter
 from pathlib import Path
 from typing import NoReturn
 
-from src.cli import user_errors_exit
+from src.contracts.errors import UserError, user_errors_exit
 from src.data.images import ImageError, list_images, read_image, write_image
 from src.data.imresize import downscale
 from src.data.layout import SUPPORTED_SCALES
-from src.errors import UserError
 
 
 class UsageError(UserError):

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from hydra.utils import instantiate
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 
 # What must agree between a checkpoint and the request that scores it (seed, precision and steps may differ).
 MATCHED = ("model", "activation", "scale")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import nn
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 from src.models.activations import make_activation
 from src.models.edsr import MeanShift, Upsampler, conv3x3
 from src.models.receptive import conv_chain_radius

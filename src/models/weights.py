@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 
 
 def activation_keys(model: nn.Module) -> set[str]:
@@ -25,7 +25,7 @@ def activation_keys(model: nn.Module) -> set[str]:
     }
 
 
-# Where this project's checkpoints keep the identity of the job that wrote them (src.callbacks.StampIdentity).
+# Where this project's checkpoints keep the identity of the job that wrote them (src.runtime.callbacks.StampIdentity).
 IDENTITY_KEY = "srsweep_identity"
 
 

@@ -6,14 +6,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from src.cli import user_errors_exit
-from src.errors import UserError
+from src.contracts.errors import UserError, user_errors_exit
+from src.contracts.results import FINISHED
 from src.report import architectures, paper, plots
 from src.report.collect import BICUBIC, Job, collect
 from src.report.planning import plan_markdown
 from src.report.summary import Summary, summarize
 from src.report.tables import csv_text, latex, markdown
-from src.results import FINISHED
 
 
 def build_parser() -> argparse.ArgumentParser:

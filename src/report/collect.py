@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from src.errors import UserError
-from src.results import DIVERGED, FINISHED, RESULTS_FILE
+from src.contracts.errors import UserError
+from src.contracts.results import DIVERGED, FINISHED, RESULTS_FILE
 
 BICUBIC = "bicubic"
 UNFINISHED = "unfinished"

@@ -14,10 +14,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from src.contracts.results import FINISHED
 from src.models.activations import activation_order
 from src.report.collect import BICUBIC, UNREADABLE, Job, number, setting_difference
 from src.report.stats import Comparison, holm, mean_std, paired_t
-from src.results import FINISHED
 
 REFERENCE = "relu"
 SET_ORDER = ("DIV2K", "Set5", "Set14", "B100", "Urban100")

@@ -64,7 +64,7 @@ def log_config(loggers: list[Logger], cfg: DictConfig) -> None:
 
 def log_test_table(loggers: list[Logger], metrics: dict[str, dict[str, Any]]) -> None:
     """The per-image test scores as a W&B table (set, image, the four metrics)."""
-    from src.metrics import METRICS
+    from src.protocol.metrics import METRICS
 
     rows = [
         [name, image, *(values[k] for k in METRICS)]

@@ -1,4 +1,4 @@
-"""Rank 1..N-1 of one multi-process job (started by `src.launch.run_ranks`): runs the job from its config."""
+"""Rank 1..N-1 of one multi-process job (started by `src.runtime.launch.run_ranks`): runs the job from its config."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from omegaconf import OmegaConf
 
 
 def main(config_file: str) -> None:
-    from src.job import run_job
+    from src.runtime.job import run_job
 
     run_job(OmegaConf.load(config_file))
 

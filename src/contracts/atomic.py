@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 
 
 class NoSpaceError(UserError, OSError):

@@ -11,7 +11,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from src.cli import user_message
+from src.contracts.errors import user_message
 
 
 def check_output_dir(path: Path, setting: str) -> None:

@@ -12,18 +12,18 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from src import fast_path
-from src.callbacks import SaveOnSignal, StampIdentity
-from src.checkpoints import LAST, AtomicCheckpointIO
+from src.contracts.errors import UserError
+from src.contracts.results import DIVERGED, FINISHED, find_results, job_identity, make_results, write_results
 from src.data.datamodule import per_device_batch
-from src.errors import UserError
-from src.launch import is_rank_zero_process
-from src.loggers import build_loggers, finish, log_config, log_test_table
 from src.models.edsr import count_trainable
 from src.models.weights import init_from, read_state_dict
-from src.module import SRModule
-from src.progress import quiet_lightning_console
-from src.results import DIVERGED, FINISHED, find_results, job_identity, make_results, write_results
+from src.runtime import fast_path
+from src.runtime.callbacks import SaveOnSignal, StampIdentity
+from src.runtime.checkpoints import LAST, AtomicCheckpointIO
+from src.runtime.launch import is_rank_zero_process
+from src.runtime.lit_module import SRModule
+from src.runtime.loggers import build_loggers, finish, log_config, log_test_table
+from src.runtime.progress import quiet_lightning_console
 
 log = logging.getLogger(__name__)
 

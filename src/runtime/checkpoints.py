@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from src.atomic import atomic_write
+from src.contracts.atomic import atomic_write
 from src.models.weights import DamagedCheckpointError, read_checkpoint
 
 LAST = "last.ckpt"

@@ -11,8 +11,8 @@ import torch
 from src.data.datasets import load_pairs, to_tensor
 from src.data.images import DEFAULT_MAX_PIXELS
 from src.data.layout import set_dirs
-from src.metrics import score, shave_for, summarize
 from src.models.inference import super_resolve
+from src.protocol.metrics import score, shave_for, summarize
 
 
 def score_sets(

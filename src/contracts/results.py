@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from src.atomic import atomic_write
+from src.contracts.atomic import atomic_write
 
 RESULTS_FILE = "results.json"
 # A job's `status`: what the report averages (FINISHED) and what it lists apart (DIVERGED).

@@ -2,7 +2,7 @@
 
 Lightning's DDP launcher re-runs `sys.argv` for ranks 1..N-1; under `-m` every such child would run the whole
 sweep again. Instead, the job's own process becomes rank 0 and starts ranks 1..N-1 itself, each running just
-this job from its resolved config (`src.rank_worker`). Lightning then sees an externally launched world
+this job from its resolved config (`src.runtime.rank_worker`). Lightning then sees an externally launched world
 (LOCAL_RANK and friends in the environment) and starts nothing. Under SLURM, srun starts the ranks (one task
 per device) and Lightning's SLURM environment supplies them, so nothing is spawned here.
 """
@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from omegaconf import DictConfig, OmegaConf
 
-from src.errors import UserError
+from src.contracts.errors import UserError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -105,7 +105,7 @@ def run_ranks(cfg: DictConfig, job: Callable[[DictConfig], T]) -> T:
         with open(ddp_dir / f"rank{rank}.log", "w") as logfile:
             children.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "src.rank_worker", str(config_file)],
+                    [sys.executable, "-m", "src.runtime.rank_worker", str(config_file)],
                     env=env,
                     stdout=logfile,
                     stderr=subprocess.STDOUT,

@@ -1,7 +1,7 @@
-"""How entry points fail: bad input is one line on stderr and exit code 2, never a traceback.
+"""User-facing errors and how entry points fail: bad input is one line on stderr and exit code 2, never a traceback.
 
 Every CLI of the project (src.train, src.evaluate, src.upscale, src.data.download, src.data.make_lr, ...)
-wraps its body in `user_errors_exit`, and reports what the user can fix as a `src.errors.UserError`.
+wraps its body in `user_errors_exit`, and reports what the user can fix as a `UserError`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,23 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from src.errors import Interrupted, UserError
+
+class UserError(Exception):
+    """Bad input the user can fix; the message names the problem and the fix on one line."""
+
+
+class Interrupted(Exception):
+    """A job stopped by a signal after saving its state: one line, and a non-zero exit (128 + the signal's
+    number, as a shell reports a process a signal ended) that no scheduler takes for success."""
+
+    def __init__(self, step: int, signum: int):
+        super().__init__(f"interrupted at step {step}; rerun the same command to resume")
+        self.step, self.signum = step, signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
 
 T = TypeVar("T")
 

@@ -10,8 +10,8 @@ import lightning.pytorch as pl
 import torch
 from torch import nn
 
-from src.metrics import METRICS, SetScores, score, shave_for, summarize
 from src.models.inference import super_resolve
+from src.protocol.metrics import METRICS, SetScores, score, shave_for, summarize
 
 
 class SRModule(pl.LightningModule):

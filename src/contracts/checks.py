@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from src.contracts.errors import UserError
 from src.data.layout import SUPPORTED_SCALES, check_scale
-from src.errors import UserError
 
 
 def checked_scale(value: Any) -> int:

@@ -12,9 +12,9 @@ import numpy as np
 import torch
 from lightning.pytorch.loggers import WandbLogger
 
-from src.errors import Interrupted
-from src.metrics import quantize
+from src.contracts.errors import Interrupted
 from src.models.weights import IDENTITY_KEY
+from src.protocol.metrics import quantize
 
 
 def crop_panel(lr: torch.Tensor, sr: torch.Tensor, hr: torch.Tensor, scale: int, size: int) -> np.ndarray:

@@ -183,19 +183,19 @@ def seed_diffs(act: str, scale: int, dataset: str) -> list[float]:
 def test_constant_offset_gives_exact_delta_and_no_p(cells: dict) -> None:
     for scale in SCALES:
         for dataset in SETS:
-            comparison = cells[(scale, dataset, "lrelu")].psnr_vs_relu
+            comparison = cells[(scale, dataset, "lrelu")].psnr_vs_reference
             assert comparison.n == len(SEEDS)
             assert comparison.mean == pytest.approx(0.1, abs=1e-9)
             assert (comparison.ci_low, comparison.ci_high) == (pytest.approx(0.1), pytest.approx(0.1))
             # Equal differences have no spread: a t-test has nothing to divide by.
             assert math.isnan(comparison.p_value) and "equal" in comparison.note
-            assert cells[(scale, dataset, "lrelu")].ssim_vs_relu.mean == pytest.approx(0.001)
+            assert cells[(scale, dataset, "lrelu")].ssim_vs_reference.mean == pytest.approx(0.001)
 
 
 @pytest.mark.parametrize("act", ["swish", "mish"])
 def test_seed_level_comparison_is_scipys_paired_t(cells: dict, act: str) -> None:
     diffs = seed_diffs(act, 2, "Set5")
-    comparison = cells[(2, "Set5", act)].psnr_vs_relu
+    comparison = cells[(2, "Set5", act)].psnr_vs_reference
     assert comparison.n == 2  # seeds, not seeds x images
     assert comparison.mean == pytest.approx(np.mean(diffs))
     assert comparison.p_value == pytest.approx(stats.ttest_1samp(diffs, 0.0).pvalue)
@@ -216,7 +216,7 @@ def test_seed_spread_matches_numpy_ddof1(sweep: Path, cells: dict) -> None:
             assert cell.psnr_mean_std == pytest.approx((np.mean(psnr), np.std(psnr, ddof=1)))
             assert cell.ssim_mean_std == pytest.approx((np.mean(ssim), np.std(ssim, ddof=1)))
     # mish is 0.2 dB below ReLU at seed 0 and 0.1 dB at seed 1: the mean over seeds is -0.15.
-    assert cells[(4, "Set14", "mish")].psnr_vs_relu.mean == pytest.approx(-0.15)
+    assert cells[(4, "Set14", "mish")].psnr_vs_reference.mean == pytest.approx(-0.15)
 
 
 def test_primary_endpoint_averages_the_sets_per_seed_first(sweep: Path) -> None:
@@ -247,7 +247,7 @@ def test_percent_change_is_only_in_the_paper_view(report: tuple[Path, str], cell
 
 
 def test_paper_view_reproduces_the_average_row(report: tuple[Path, str]) -> None:
-    from src.models.activations import PAPER_ACTIVATIONS
+    from src.models.levels import PAPER_ACTIVATIONS
     from src.report.paper import PRINTED_AVERAGE, TABLE1
 
     # The mean over the paper's five sets gives its printed Average row: its per-set values are rounded to 0.01 dB
@@ -282,13 +282,13 @@ def test_csv_has_the_exact_columns_and_one_row_per_cell(report: tuple[Path, str]
         ("Set14", "relu"),
     ]
     relu = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("2", "Set5", "relu"))
-    assert relu["dpsnr_vs_relu"] == relu["p_value"] == relu["dpsnr_ci_low"] == relu["n_pairs"] == ""
+    assert relu["dpsnr_vs_reference"] == relu["p_value"] == relu["dpsnr_ci_low"] == relu["n_pairs"] == ""
     lrelu = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("4", "Set5", "lrelu"))
-    assert float(lrelu["dpsnr_vs_relu"]) == pytest.approx(0.1)
+    assert float(lrelu["dpsnr_vs_reference"]) == pytest.approx(0.1)
     assert float(lrelu["psnr_std"]) == pytest.approx(cells[(4, "Set5", "lrelu")].psnr_mean_std[1])
     assert lrelu["n_seeds"] == lrelu["n_pairs"] == "2"
     mish = next(r for r in rows if (r["scale"], r["dataset"], r["activation"]) == ("4", "Set5", "mish"))
-    comparison = cells[(4, "Set5", "mish")].psnr_vs_relu
+    comparison = cells[(4, "Set5", "mish")].psnr_vs_reference
     assert float(mish["dpsnr_sd"]) == pytest.approx(np.std(seed_diffs("mish", 4, "Set5"), ddof=1))
     assert float(mish["p_value"]) == pytest.approx(comparison.p_value)
     assert float(mish["p_adj"]) == pytest.approx(comparison.p_adj) and comparison.p_adj >= comparison.p_value
@@ -360,7 +360,7 @@ def test_diverged_and_unfinished_are_reported_and_excluded(tmp_path: Path) -> No
     cell = section.cells[(2, "Set5", "lrelu")]
     assert cell.n_seeds == 2
     assert cell.seeds == (0, 1)
-    assert cell.psnr_vs_relu.mean == pytest.approx(0.1) and cell.psnr_vs_relu.n == 2
+    assert cell.psnr_vs_reference.mean == pytest.approx(0.1) and cell.psnr_vs_reference.n == 2
 
     code, out, _ = run_main([str(tmp_path)])
     assert code == 0
@@ -408,7 +408,7 @@ def test_mixed_presets_get_their_own_sections_and_a_model_column(tmp_path: Path)
     write_job(tmp_path, "bicubic", make_job(None, 2, 0, {"Set5": {"img0": (33.66, 0.9299)}}, model="bicubic"))
     summary = summarize(collect([tmp_path]))
     assert [s.model for s in summary.sections] == ["edsr", "edsr_baseline"]
-    assert all(s.activations == ["bicubic", "relu", "swish"] for s in summary.sections)
+    assert all(s.levels == ["bicubic", "relu", "swish"] for s in summary.sections)
     code, out, _ = run_main([str(tmp_path)])
     assert code == 0
     assert "## Model `edsr`" in out and "## Model `edsr_baseline`" in out
@@ -417,14 +417,14 @@ def test_mixed_presets_get_their_own_sections_and_a_model_column(tmp_path: Path)
     assert list(rows[0]) == ["model", *CSV_COLUMNS]
     assert {r["model"] for r in rows} == {"edsr", "edsr_baseline"}
     bicubic = next(r for r in rows if r["activation"] == "bicubic" and r["dataset"] == "Set5")
-    assert float(bicubic["psnr_mean"]) == 33.66 and bicubic["dpsnr_vs_relu"] == ""
+    assert float(bicubic["psnr_mean"]) == 33.66 and bicubic["dpsnr_vs_reference"] == ""
 
 
 def test_rgb_metric_reads_rgb_values(sweep: Path, cells: dict) -> None:
     (section,) = summarize(collect([sweep]), "psnr_rgb", "ssim_rgb").sections
     rgb, y = section.cells[(2, "Set5", "relu")], cells[(2, "Set5", "relu")]
     assert rgb.psnr_mean_std[0] == pytest.approx(y.psnr_mean_std[0] - 1.0)
-    assert section.cells[(2, "Set5", "lrelu")].psnr_vs_relu.mean == pytest.approx(0.1)
+    assert section.cells[(2, "Set5", "lrelu")].psnr_vs_reference.mean == pytest.approx(0.1)
 
 
 @pytest.mark.parametrize("setup", ["empty", "only_unfinished", "missing"])
@@ -464,7 +464,7 @@ def test_identical_runs_report_why_there_is_no_p_value(tmp_path: Path) -> None:
     assert "+0.000 / +0.0000 (1 paired seed: no spread, so no CI or p)" in out
     rows = read_csv(tmp_path / "report" / "table1.csv")
     gelu = next(r for r in rows if r["activation"] == "gelu" and r["dataset"] == "Set5")
-    assert gelu["p_value"] == "" and float(gelu["dpsnr_vs_relu"]) == 0.0 and gelu["n_pairs"] == "2"
+    assert gelu["p_value"] == "" and float(gelu["dpsnr_vs_reference"]) == 0.0 and gelu["n_pairs"] == "2"
     elu = next(r for r in rows if r["activation"] == "elu" and r["dataset"] == "Set5")
     assert elu["dpsnr_ci_low"] == elu["p_value"] == elu["mde_80"] == "" and elu["n_pairs"] == "1"
     assert "no spread" in elu["note"]

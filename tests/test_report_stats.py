@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from src.models.activations import formula_values
+from src.models.levels import formula_values
 from src.report.stats import (
     holm,
     mean_std,

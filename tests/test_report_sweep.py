@@ -53,7 +53,7 @@ def test_the_report_agrees_with_the_jobs(seeded_sweep: Path) -> None:
         "psnr_std",
         "ssim_mean",
         "ssim_std",
-        "dpsnr_vs_relu",
+        "dpsnr_vs_reference",
         "dpsnr_ci_low",
         "dpsnr_ci_high",
         "p_value",
@@ -72,7 +72,7 @@ def test_the_report_agrees_with_the_jobs(seeded_sweep: Path) -> None:
         assert float(row["psnr_std"]) == pytest.approx(math.sqrt(sum((p - mean) ** 2 for p in psnrs)), abs=1e-6)
         assert float(row["ssim_mean"]) == pytest.approx(sum(v["ssim_y"] for v in values) / 2, abs=1e-6)
         if row["activation"] == "relu":
-            assert row["dpsnr_vs_relu"] == "" and row["n_pairs"] == ""
+            assert row["dpsnr_vs_reference"] == "" and row["n_pairs"] == ""
         else:
             # Per seed: the set value minus ReLU's of the same seed; then the t-interval over the two seeds.
             relu = {
@@ -86,10 +86,10 @@ def test_the_report_agrees_with_the_jobs(seeded_sweep: Path) -> None:
                 if j["activation"] == row["activation"] and j["scale"] == int(row["scale"])
             ]
             assert int(row["n_pairs"]) == len(diffs) == 2
-            assert float(row["dpsnr_vs_relu"]) == pytest.approx(sum(diffs) / 2, abs=1e-6)
+            assert float(row["dpsnr_vs_reference"]) == pytest.approx(sum(diffs) / 2, abs=1e-6)
             if row["p_value"]:
                 assert float(row["p_value"]) == pytest.approx(stats.ttest_1samp(diffs, 0.0).pvalue, rel=1e-6)
-                assert float(row["dpsnr_ci_low"]) <= float(row["dpsnr_vs_relu"]) <= float(row["dpsnr_ci_high"])
+                assert float(row["dpsnr_ci_low"]) <= float(row["dpsnr_vs_reference"]) <= float(row["dpsnr_ci_high"])
                 assert float(row["p_adj"]) >= float(row["p_value"])
     table = (report / "table1.md").read_text()
     assert "±" in table and "ΔPSNR" in table and table in proc.stdout

@@ -64,7 +64,7 @@ def simulate(
 def comparisons(jobs: list[Job]) -> tuple[list[Comparison], list[Comparison]]:
     """The per-set ΔPSNR comparisons and the primary endpoints of the one simulated section."""
     (section,) = summarize(jobs).sections
-    per_set = [c.psnr_vs_relu for c in section.cells.values() if c.psnr_vs_relu is not None]
+    per_set = [c.psnr_vs_reference for c in section.cells.values() if c.psnr_vs_reference is not None]
     return per_set, [p.comparison for p in section.primary.values()]
 
 
@@ -135,6 +135,6 @@ def test_the_interval_is_over_seeds_not_images() -> None:
     for size in (10, 1000):
         jobs, _ = simulate(rng, {}, 5, {"Set14": size}, run_sd=0.05, image_sd=0.05)
         (cell,) = [c for c in summarize(jobs).sections[0].cells.values() if c.activation == "mish"]
-        widths[size] = cell.psnr_vs_relu.ci_high - cell.psnr_vs_relu.ci_low
-        assert cell.psnr_vs_relu.n == 5
+        widths[size] = cell.psnr_vs_reference.ci_high - cell.psnr_vs_reference.ci_low
+        assert cell.psnr_vs_reference.n == 5
     assert widths[1000] > 0.02 and math.isfinite(widths[10])

@@ -16,6 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+# The family-wise error rate of every table: the stars, the verdicts and the plans use it.
+ALPHA = 0.05
+# The equivalence margin (dB of the primary endpoint) when neither --margin nor the jobs' `report.margin` gives
+# one; README "How to read the table" says why 0.05 dB.
+DEFAULT_MARGIN = 0.05
+
 BETTER = "better"
 WORSE = "worse"
 EQUIVALENT = "equivalent"
@@ -62,3 +68,27 @@ def verdict(mean: float, p_difference: float, p_equivalence: float, alpha: float
     if p_equivalence <= alpha_equivalence:
         return EQUIVALENT
     return UNDECIDED
+
+
+@dataclass(frozen=True)
+class FamilyDecision:
+    """One comparison's Holm-adjusted p-values (difference and equivalence) and its verdict."""
+
+    p_difference_adj: float
+    p_equivalence_adj: float
+    verdict: str
+
+
+def family_verdicts(tests: Sequence[PairedTests], alpha: float = ALPHA) -> list[FamilyDecision]:
+    """Verdicts for one family of comparisons with the family-wise error rate held at `alpha` for each kind of
+    claim: Holm over the family's difference p-values (the stars) and, separately, over its equivalence
+    p-values. Comparisons without a p-value (under 2 seeds) do not count towards the family and stay
+    `undecided`."""
+    from src.report.stats import holm
+
+    p_difference = holm([t.p_difference for t in tests])
+    p_equivalence = holm([t.p_equivalence for t in tests])
+    return [
+        FamilyDecision(pd, pe, verdict(t.mean, pd, pe, alpha, alpha) if math.isfinite(pd) else UNDECIDED)
+        for t, pd, pe in zip(tests, p_difference, p_equivalence, strict=True)
+    ]

@@ -14,9 +14,11 @@ import math
 from typing import Any
 
 from src.models.activations import PAPER_ACTIVATIONS
+from src.report.factor import DEFAULT_REFERENCE as REFERENCE
+from src.report.factor import display_name
 from src.report.stats import relative_change_pct
-from src.report.summary import REFERENCE, Summary, set_order
-from src.report.tables import display_name, markdown_table
+from src.report.summary import Summary, set_order
+from src.report.tables import markdown_table
 
 PAPER = "Performance Analysis of Various Activation Functions in Super Resolution Model"
 PAPER_MODEL = "edsr"

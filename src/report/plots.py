@@ -13,15 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from src.models.activations import formula_values
+from src.models.activations import activation_order, formula_values
 from src.report.collect import BICUBIC, Job, number
-from src.report.summary import REFERENCE, Cell, Summary, column_order
-from src.report.tables import display_name
+from src.report.decisions import BETTER, EQUIVALENT, WORSE
+from src.report.factor import display_name
+from src.report.summary import Cell, Section, Summary
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 _LINESTYLES = ("-", "--", ":", "-.")
+# How a verdict is marked on the ΔPSNR plots: filled for a difference, a diamond for equivalence, hollow otherwise.
+_VERDICT_MARKERS = {BETTER: ("o", True), WORSE: ("o", True), EQUIVALENT: ("D", True)}
+
+
+def column_order(label: str) -> tuple[int, tuple[int, str]]:
+    """Bicubic first, then the activation registry's order (other labels after it, by name)."""
+    return (0, (0, "")) if label == BICUBIC else (1, activation_order(label))
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -71,7 +79,8 @@ def activation_curves(activations: dict[str, dict[str, Any]], path: Path) -> lis
 
 
 def delta_psnr(summary: Summary, path: Path) -> bool:
-    """Per-set paired ΔPSNR vs ReLU with 95% CIs, a panel per (model, scale); False if nothing to draw."""
+    """Per-set paired ΔPSNR vs the reference with 95% CIs, a panel per (section, scale), the verdict marked and
+    the equivalence margin shaded; False if nothing to draw."""
     panels = [
         (section, scale)
         for section in summary.sections
@@ -80,36 +89,54 @@ def delta_psnr(summary: Summary, path: Path) -> bool:
     ]
     if not panels:
         return False
-    compared = sorted({c.activation for s, _ in panels for c in s.cells.values() if _compared(c)}, key=column_order)
+    compared = sorted({c.level for s, _ in panels for c in s.cells.values() if _compared(c)}, key=column_order)
     colors = _colors(compared)
-    figure = _figure(max(4.5, 3.2 * len(panels)), 4.0)
+    figure = _figure(max(4.5, 3.2 * len(panels)), 4.2)
+    single = False
     for i, (section, scale) in enumerate(panels, start=1):
         axes = figure.add_subplot(1, len(panels), i)
-        datasets = [d for d in section.datasets[scale] if (scale, d, REFERENCE) in section.cells]
-        width = 0.8 / max(len(compared), 1)
-        for j, act in enumerate(compared):
-            cells = [section.cells.get((scale, d, act)) for d in datasets]
-            points = [(k, c.psnr_vs_relu) for k, c in enumerate(cells) if c is not None and _compared(c)]
-            if not points:
-                continue
-            xs = np.array([k for k, _ in points]) + (j - (len(compared) - 1) / 2) * width
-            ys = np.array([c.mean for _, c in points])
-            low = np.array([c.mean - c.ci_low if math.isfinite(c.ci_low) else 0.0 for _, c in points])
-            high = np.array([c.ci_high - c.mean if math.isfinite(c.ci_high) else 0.0 for _, c in points])
-            axes.errorbar(xs, ys, yerr=[low, high], fmt="o", capsize=3, color=colors[act], label=display_name(act))
-        axes.axhline(0.0, color="0.4", linewidth=0.8)
-        axes.set_xticks(range(len(datasets)), datasets, rotation=30)
-        axes.set_title(f"{section.model} x{scale}")
-        axes.grid(axis="y", alpha=0.3)
+        single |= _delta_panel(axes, section, scale, compared, colors)
+        axes.axhspan(-summary.margin, summary.margin, color="0.9", zorder=0)
+        axes.set_title(f"{section.title} x{scale}", fontsize="small")
         if i == 1:
-            axes.set_ylabel("ΔPSNR vs ReLU (dB), 95% t-interval over seeds")
+            axes.set_ylabel(f"ΔPSNR vs {display_name(section.reference)} (dB), 95% t-interval over seeds")
             axes.legend(fontsize="small")
+    figure.supxlabel(
+        f"filled: better/worse (Holm), diamond: equivalent within the shaded ±{summary.margin:g} dB, hollow: "
+        "undecided" + ("; no bar: one paired seed, no interval" if single else ""),
+        fontsize="small",
+    )
     figure.savefig(path, dpi=120)
     return True
 
 
+def _delta_panel(axes: Any, section: Section, scale: int, compared: list[str], colors: dict[str, Any]) -> bool:
+    """One panel; True when a point is drawn without a bar (one paired seed: no interval to draw)."""
+    datasets = [d for d in section.datasets[scale] if (scale, d, section.reference) in section.cells]
+    width = 0.8 / max(len(compared), 1)
+    single = False
+    for j, act in enumerate(compared):
+        cells = [section.cells.get((scale, d, act)) for d in datasets]
+        points = [(k, c.psnr_vs_reference) for k, c in enumerate(cells) if c is not None and _compared(c)]
+        for n, (k, c) in enumerate(points):
+            x = k + (j - (len(compared) - 1) / 2) * width
+            marker, filled = _VERDICT_MARKERS.get(c.verdict, ("o", False))
+            style = {"mfc": colors[act] if filled else "white", "color": colors[act]}
+            style["label"] = display_name(act) if n == 0 else None
+            if math.isfinite(c.ci_low):
+                error = [[c.mean - c.ci_low], [c.ci_high - c.mean]]
+                axes.errorbar([x], [c.mean], yerr=error, fmt=marker, capsize=3, **style)
+            else:
+                single |= c.n < 2
+                axes.plot([x], [c.mean], marker, **style)
+    axes.axhline(0.0, color="0.4", linewidth=0.8)
+    axes.set_xticks(range(len(datasets)), datasets, rotation=30)
+    axes.grid(axis="y", alpha=0.3)
+    return single
+
+
 def _compared(cell: Cell) -> bool:
-    return cell.psnr_vs_relu is not None and cell.psnr_vs_relu.n > 0
+    return cell.psnr_vs_reference is not None and cell.psnr_vs_reference.n > 0
 
 
 def _series(points: Any) -> tuple[np.ndarray, np.ndarray] | None:

@@ -37,9 +37,11 @@ class Comparison:
     """Inference on paired per-seed differences (activation - ReLU of the same seed), one value per seed.
 
     `sd` is the seed-to-seed standard deviation of the differences; `mde_80` the smallest true mean difference
-    that a two-sided test at `alpha` would detect with 80% power given `n` and `sd`; `p_adj` is `p_value`
-    adjusted across the comparisons of one table (see `holm`); `note` says why a field is NaN (too few pairs,
-    no spread).
+    that the test which makes the comparison's star detects with 80% power given `n` and `sd` (set by the
+    table at its family's level, see src/report/summary.py); `p_adj` is `p_value` adjusted across the
+    comparisons of one table (see `holm`); `p_equivalence` the TOST p against the margin and `p_equivalence_adj`
+    its Holm adjustment over the same family; `verdict` one of src/report/decisions.py's words; `note` says why
+    a field is NaN (too few pairs, no spread).
     """
 
     n: int
@@ -51,6 +53,9 @@ class Comparison:
     mde_80: float
     note: str = ""
     p_adj: float = math.nan
+    p_equivalence: float = math.nan
+    p_equivalence_adj: float = math.nan
+    verdict: str = ""
 
 
 def paired_t(diffs: Sequence[float], level: float = 0.95, alpha: float = 0.05, power: float = 0.8) -> Comparison:
@@ -73,7 +78,9 @@ def paired_t(diffs: Sequence[float], level: float = 0.95, alpha: float = 0.05, p
     if float(np.ptp(x)) <= 1e-9 * max(1.0, float(np.abs(x).max())):
         sd = 0.0
     if sd == 0:
-        return Comparison(n, mean, 0.0, mean, mean, math.nan, math.nan, "all paired differences are equal: no p")
+        # A zero-width interval [m, m] would claim a certainty that two or three equal values do not give.
+        note = "all paired differences are equal: no spread"
+        return Comparison(n, mean, 0.0, math.nan, math.nan, math.nan, math.nan, note)
     se = sd / math.sqrt(n)
     t_crit = float(stats.t.ppf(0.5 + level / 2.0, n - 1))
     return Comparison(

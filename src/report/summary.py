@@ -1,45 +1,51 @@
-"""From jobs to table cells: group by model, scale, set and activation; seed-level comparisons vs ReLU.
+"""From jobs to table cells: sections per model and setting, cells per scale, set and level of the factor,
+seed-level comparisons vs the reference level, and a verdict per comparison.
 
-Runs pair by seed (same seed = same initial weights and sample stream), so every difference vs ReLU is formed
-per seed from set-level values, and inference is over seeds (`stats.paired_t`), never over pooled images.
-Jobs that differ in anything but the activation and the seed (`collect.job_setting`) are neither pooled into
-one cell nor compared: the summary names the difference.
+Two jobs are replicates only when their identities differ in nothing but the seed, and compared only when they
+differ in nothing but the factor and the seed (src/contracts/identity.py). A model whose jobs ran in several
+settings (another `optim.lr`, another world size) gets a section per setting, named by the keys that differ; a
+level with no reference run in its own setting is not compared, and the report names the keys in which the
+reference runs differ. Runs pair by seed, so every difference is formed per seed from set-level values and
+inference is over seeds (`stats.paired_t`); the verdicts hold the family-wise error rate over each section.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from src.contracts.identity import describe_differences, differences
 from src.contracts.results import FINISHED
-from src.models.activations import activation_order
-from src.report.collect import BICUBIC, UNREADABLE, Job, number, setting_difference
-from src.report.stats import Comparison, holm, mean_std, paired_t
+from src.report.collect import BICUBIC, MISMATCHED, PSNR_RANGE, UNFINISHED, UNREADABLE, Job, number, value_text
+from src.report.crossed import CrossedInterval, crossed_interval
+from src.report.decisions import ALPHA, DEFAULT_MARGIN, family_verdicts, paired_tests
+from src.report.factor import Factor
+from src.report.stats import Comparison, mean_std, minimum_detectable_effect, paired_t
 
-REFERENCE = "relu"
 SET_ORDER = ("DIV2K", "Set5", "Set14", "B100", "Urban100")
-# The status given to a finished job left out of its cell because its setting differs from the cell's.
-OTHER_SETTING = "other setting"
 
 
 @dataclass(frozen=True)
 class Cell:
-    """One (model, scale, set, activation): finished seeds of one setting, and the comparison vs ReLU."""
+    """One (model, setting, scale, set, level): the finished seeds, and the comparison vs the reference level."""
 
     model: str
     scale: int
     dataset: str
-    activation: str
+    level: str
     seeds: tuple[int | None, ...]
     psnr: tuple[float, ...]
     ssim: tuple[float, ...]
-    # Per-seed (activation - ReLU of the same seed) of the set values; None for ReLU, bicubic and cells that
-    # are not compared (`note` says why).
-    psnr_vs_relu: Comparison | None = None
-    ssim_vs_relu: Comparison | None = None
+    # Per seed, image name -> the image's PSNR (for the interval that treats images as sampled).
+    images: tuple[dict[str, float], ...] = ()
+    # Per-seed (level - reference of the same seed) of the set values; None for the reference, bicubic and
+    # cells that are not compared (`note` says why).
+    psnr_vs_reference: Comparison | None = None
+    ssim_vs_reference: Comparison | None = None
     note: str = ""
 
     @property
@@ -57,32 +63,46 @@ class Cell:
 
 @dataclass(frozen=True)
 class Primary:
-    """The pre-specified primary endpoint of one (scale, activation): per seed, the ΔPSNR vs ReLU averaged over
-    `datasets`, then the paired t over seeds."""
+    """The pre-specified primary endpoint of one (scale, level): per seed, the ΔPSNR vs the reference averaged
+    over `datasets` (`diffs`), then the paired t over seeds; and the interval that also samples images."""
 
     scale: int
-    activation: str
+    level: str
     datasets: tuple[str, ...]
     comparison: Comparison
+    diffs: dict[int | None, float] = field(default_factory=dict)
+    crossed: CrossedInterval | None = None
+    crossed_note: str = ""
 
 
 @dataclass
 class Section:
-    """Everything one model contributes: one table section."""
+    """Everything one model contributes in one setting: one table section."""
 
     model: str
+    # How this setting differs from the model's other settings ("optim.lr=0.001"); "" when it has one.
+    label: str
+    reference: str
     scales: list[int]
     datasets: dict[int, list[str]]
-    activations: list[str]
+    levels: list[str]
     cells: dict[tuple[int, str, str], Cell]
-    # (scale, activation) -> jobs that count towards the column but are not averaged in.
+    # scale -> the setting (identity without the factor and the seed) its trained jobs share.
+    settings: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # (scale, level) -> jobs that count towards the column but are not averaged in.
     excluded: dict[tuple[int, str], list[Job]] = field(default_factory=dict)
-    # (scale, activation) -> how many jobs were launched for the column, finished or not.
+    # (scale, level) -> how many jobs were launched for the column, finished or not.
     launched: dict[tuple[int, str], int] = field(default_factory=dict)
-    # (scale, activation) -> the primary endpoint, for every activation compared with ReLU.
     primary: dict[tuple[int, str], Primary] = field(default_factory=dict)
-    # (scale, activation) -> why it is not compared with ReLU ("mish: world_size 4 vs relu: world_size 1").
+    # (scale, level) -> why it is not compared with the reference.
     not_compared: dict[tuple[int, str], str] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"{self.model}, {self.label}" if self.label else self.model
+
+    def is_compared(self, level: str) -> bool:
+        return level not in (self.reference, BICUBIC)
 
 
 @dataclass
@@ -90,7 +110,9 @@ class Summary:
     sections: list[Section]
     psnr_key: str
     ssim_key: str
-    # Jobs that fit no column (no activation/scale/model known, unreadable) and ignored duplicates.
+    factor: Factor = field(default_factory=Factor)
+    margin: float = DEFAULT_MARGIN
+    # Jobs that fit no column (no level/scale/model known, unreadable, another checkpoint) and duplicates.
     unplaced: list[Job] = field(default_factory=list)
     duplicates: list[Job] = field(default_factory=list)
 
@@ -99,143 +121,141 @@ def set_order(name: str) -> tuple[int, str]:
     return (SET_ORDER.index(name), "") if name in SET_ORDER else (len(SET_ORDER), name)
 
 
-def column_order(label: str) -> tuple[int, tuple[int, str]]:
-    """Bicubic first, then the activation registry's order."""
-    return (0, ("", "")) if label == BICUBIC else (1, activation_order(label))
+def summarize(
+    jobs: Sequence[Job],
+    psnr_key: str = "psnr_y",
+    ssim_key: str = "ssim_y",
+    factor: Factor | None = None,
+    margin: float = DEFAULT_MARGIN,
+) -> Summary:
+    """Group `jobs` into sections per model and setting with seed-level comparisons vs the reference level."""
+    summary = Summary([], psnr_key, ssim_key, factor or Factor(), margin)
+    labels = _labels(jobs, summary.factor)
+    placed = _place(_drop_duplicates(jobs, labels, summary), labels, summary)
+    bicubic = [j for j in placed if j.is_bicubic]
+    groups = _setting_groups([j for j in placed if not j.is_bicubic], summary.factor)
+    reference = next((labels[j.path] for j in placed if summary.factor.is_reference(j)), summary.factor.reference)
+    for (model, label), group in sorted(groups.items()):
+        scales = {j.scale for j in group}
+        section = _section(model, label, reference, group + [j for j in bicubic if j.scale in scales], labels, summary)
+        section.settings = {j.scale: summary.factor.setting(j) for j in group if j.scale is not None}
+        summary.sections.append(section)
+    if not groups and bicubic:
+        summary.sections.append(_section(BICUBIC, "", reference, bicubic, labels, summary))
+    for section in summary.sections:
+        for scale in section.scales:
+            for level in section.levels:
+                if section.is_compared(level) and any(k[0] == scale and k[2] == level for k in section.cells):
+                    _compare(section, scale, level, summary)
+        _decide(section)
+    _name_missing_references(summary)
+    return summary
 
 
-def summarize(jobs: Sequence[Job], psnr_key: str = "psnr_y", ssim_key: str = "ssim_y") -> Summary:
-    """Group `jobs` into per-model sections with seed-level comparisons vs ReLU."""
-    summary = Summary(sections=[], psnr_key=psnr_key, ssim_key=ssim_key)
-    placeable = [j for j in jobs if _has_column(j)]
-    summary.unplaced = [j for j in jobs if not _has_column(j)]
-    models = sorted({j.model for j in placeable if j.model and j.model != BICUBIC}) or [BICUBIC]
+def _labels(jobs: Sequence[Job], factor: Factor) -> dict[Any, str]:
+    """Each job's column. An unfinished job only has its Hydra config; a finished job with the same factor values
+    tells its label (`lrelu(0.2)` is made by the training code, not re-derived here)."""
+    known = {_key(factor.values(j)): factor.label(j) for j in jobs if j.status != UNFINISHED and j.activation}
+    return {
+        j.path: known.get(_key(factor.values(j)), factor.label(j)) if j.status == UNFINISHED else factor.label(j)
+        for j in jobs
+    }
 
-    # A job whose model could not be read (an unfinished run's config) belongs somewhere only when there is
-    # one section to put it in.
-    placed = []
-    for job in placeable:
-        if job.model is not None:
-            placed.append(job)
-        elif len(models) == 1:
-            placed.append(replace(job, model=models[0]))
-        else:
-            summary.unplaced.append(job)
 
-    seen: set[tuple[str, int | None, str | None, int | None, str]] = set()
+def _drop_duplicates(jobs: Sequence[Job], labels: dict[Any, str], summary: Summary) -> list[Job]:
+    """A second finished job with the same identity (seed included) would count twice: listed, not used."""
+    seen: set[str] = set()
     kept = []
-    for job in placed:
-        key = (job.model or BICUBIC, job.scale, job.activation, job.seed, _setting_key(job))
+    for job in jobs:
+        key = _key({**job.identity, "": [labels[job.path], job.model, job.scale, job.seed]})
         if job.status == FINISHED and key in seen:
-            # Duplicates would also inflate the "k/n seeds" counts of the cells.
             summary.duplicates.append(job)
             continue
         seen.add(key)
         kept.append(job)
-    for model in models:
-        in_model = [j for j in kept if j.model in (model, BICUBIC)]
-        summary.sections.append(_section(model, in_model, psnr_key, ssim_key))
-    return summary
+    return kept
 
 
-def _has_column(job: Job) -> bool:
-    return bool(job.activation) and job.scale is not None and job.status != UNREADABLE
+def _place(jobs: Sequence[Job], labels: dict[Any, str], summary: Summary) -> list[Job]:
+    """The jobs that have a column; the others go to `summary.unplaced`."""
+    placeable = [j for j in jobs if labels[j.path] and j.scale is not None and j.status not in (UNREADABLE, MISMATCHED)]
+    summary.unplaced = [j for j in jobs if j not in placeable]
+    models = sorted({j.model for j in placeable if j.model and not j.is_bicubic})
+    placed = []
+    for job in placeable:
+        if job.model is None and len(models) == 1:
+            job = replace(job, model=models[0])
+        (placed if job.model is not None else summary.unplaced).append(job)
+    return placed
 
 
-def _setting_key(job: Job) -> str:
-    return json.dumps(job.setting, sort_keys=True, default=str)
+def _key(values: dict[str, Any]) -> str:
+    return json.dumps(values, sort_keys=True, default=str)
 
 
-def _section(model: str, jobs: list[Job], psnr_key: str, ssim_key: str) -> Section:
+def _setting_groups(jobs: list[Job], factor: Factor) -> dict[tuple[str, str], list[Job]]:
+    """(model, setting label) -> jobs: one group per setting of a model, labelled by the keys in which the
+    settings of the same model and scale differ ('' where the model has one setting at each scale)."""
+    by_scale: dict[tuple[str, int], dict[str, dict[str, Any]]] = defaultdict(dict)
+    for job in jobs:
+        by_scale[(job.model, job.scale)][_key(factor.setting(job))] = factor.setting(job)
+    names: dict[tuple[str, int, str], str] = {}
+    for (model, scale), settings in by_scale.items():
+        varying = sorted({k for s in settings.values() for t in settings.values() for k in differences(s, t)})
+        for key, setting in settings.items():
+            shown = ", ".join(f"{k}={value_text(setting.get(k, '(unset)'), 40)}" for k in varying[:4])
+            names[(model, scale, key)] = shown + (f" (+{len(varying) - 4} more)" if len(varying) > 4 else "")
+    groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
+    for job in jobs:
+        groups[(job.model, names[(job.model, job.scale, _key(factor.setting(job)))])].append(job)
+    return groups
+
+
+def _section(
+    model: str, label: str, reference: str, jobs: list[Job], labels: dict[Any, str], summary: Summary
+) -> Section:
     launched: dict[tuple[int, str], int] = defaultdict(int)
     excluded: dict[tuple[int, str], list[Job]] = defaultdict(list)
     finished: dict[tuple[int, str], list[Job]] = defaultdict(list)
     for job in jobs:
-        launched[(job.scale, job.activation)] += 1
-        if job.status == FINISHED:
-            finished[(job.scale, job.activation)].append(job)
-        else:
-            excluded[(job.scale, job.activation)].append(job)
-
-    section = Section(
-        model=model,
-        scales=sorted({s for s, _ in launched}),
-        datasets={},
-        activations=sorted({a for _, a in launched}, key=column_order),
-        cells={},
-        excluded=excluded,
-        launched=dict(launched),
-    )
+        column = (job.scale, labels[job.path])
+        launched[column] += 1
+        (finished if job.status == FINISHED else excluded)[column].append(job)
+    levels = sorted({a for _, a in launched}, key=lambda a: summary.factor.order(a, reference))
+    section = Section(model, label, reference, sorted({s for s, _ in launched}), {}, levels, {})
+    section.excluded, section.launched = dict(excluded), dict(launched)
+    for (scale, level), group in finished.items():
+        for dataset in sorted({d for j in group for d in j.metrics}, key=set_order):
+            runs = [j for j in group if math.isfinite(set_value(j, dataset, summary.psnr_key))]
+            if runs:
+                section.cells[(scale, dataset, level)] = Cell(
+                    model,
+                    scale,
+                    dataset,
+                    level,
+                    seeds=tuple(j.seed for j in runs),
+                    psnr=tuple(set_value(j, dataset, summary.psnr_key) for j in runs),
+                    ssim=tuple(set_value(j, dataset, summary.ssim_key) for j in runs),
+                    images=tuple(image_values(j, dataset, summary.psnr_key) for j in runs),
+                )
     for scale in section.scales:
-        pooled = _one_setting_per_column(scale, finished, section)
-        for act, group in pooled.items():
-            for dataset in sorted({d for j in group for d in j.metrics}, key=set_order):
-                runs = [j for j in group if math.isfinite(_set_value(j, dataset, psnr_key))]
-                if runs:
-                    section.cells[(scale, dataset, act)] = Cell(
-                        model=model,
-                        scale=scale,
-                        dataset=dataset,
-                        activation=act,
-                        seeds=tuple(j.seed for j in runs),
-                        psnr=tuple(_set_value(j, dataset, psnr_key) for j in runs),
-                        ssim=tuple(_set_value(j, dataset, ssim_key) for j in runs),
-                    )
         section.datasets[scale] = sorted({d for (s, d, _) in section.cells if s == scale}, key=set_order)
-        for act in pooled:
-            if act not in (REFERENCE, BICUBIC) and REFERENCE in pooled:
-                _compare(section, scale, act)
-    _adjust(section)
-    section.excluded = dict(excluded)
     return section
 
 
-def _one_setting_per_column(
-    scale: int, finished: dict[tuple[int, str], list[Job]], section: Section
-) -> dict[str, list[Job]]:
-    """The finished jobs each activation column pools at `scale`: one setting per column.
-
-    ReLU keeps its most common setting (the reference); another activation keeps the reference setting when it
-    has runs in it, else its own most common one and is then not compared. Jobs of any other setting are listed
-    apart (status OTHER_SETTING) with the difference named.
-    """
-    by_act = {act: jobs for (s, act), jobs in finished.items() if s == scale}
-    reference = _most_common(by_act[REFERENCE]) if REFERENCE in by_act else None
-    pooled = {}
-    for act, jobs in by_act.items():
-        if act == BICUBIC:  # evaluation of a fixed function: nothing to pool or compare
-            pooled[act] = jobs
-            continue
-        settings = {_setting_key(j): j.setting for j in jobs}
-        chosen = _setting_key_of(reference) if reference is not None else None
-        if chosen not in settings:
-            chosen = _setting_key_of(_most_common(jobs))
-            if reference is not None:
-                mine, theirs = setting_difference(settings[chosen], reference)
-                section.not_compared[(scale, act)] = f"{act}: {mine} vs {REFERENCE}: {theirs}"
-        pooled[act] = [j for j in jobs if _setting_key(j) == chosen]
-        for job in jobs:
-            if _setting_key(job) != chosen:
-                mine, theirs = setting_difference(job.setting, settings[chosen])
-                note = f"not pooled: {act}: {mine} vs the other {act} runs: {theirs}"
-                section.excluded.setdefault((scale, act), []).append(replace(job, status=OTHER_SETTING, note=note))
-    return pooled
-
-
-def _most_common(jobs: list[Job]) -> dict:
-    """The setting most jobs share; a tie goes to the setting of the lowest seed."""
-    counts = Counter(_setting_key(j) for j in jobs)
-    ordered = sorted(jobs, key=lambda j: (-counts[_setting_key(j)], j.seed is None, j.seed or 0))
-    return ordered[0].setting
-
-
-def _setting_key_of(setting: dict) -> str:
-    return json.dumps(setting, sort_keys=True, default=str)
-
-
-def _set_value(job: Job, dataset: str, key: str) -> float:
+def set_value(job: Job, dataset: str, key: str) -> float:
     values = job.metrics.get(dataset)
     return number(values.get(key)) if isinstance(values, dict) else math.nan
+
+
+def image_values(job: Job, dataset: str, key: str) -> dict[str, float]:
+    """Image name -> value, for the images whose value is a number in range."""
+    values = job.metrics.get(dataset)
+    images = values.get("images") if isinstance(values, dict) else None
+    if not isinstance(images, dict):
+        return {}
+    found = {name: number(v.get(key)) if isinstance(v, dict) else math.nan for name, v in images.items()}
+    return {name: v for name, v in found.items() if PSNR_RANGE[0] <= v <= PSNR_RANGE[1]}
 
 
 def seed_differences(cell: Cell, reference: Cell, ssim: bool = False) -> dict[int | None, float]:
@@ -246,51 +266,161 @@ def seed_differences(cell: Cell, reference: Cell, ssim: bool = False) -> dict[in
     return {seed: d for seed, d in diffs.items() if math.isfinite(d)}
 
 
-def _compare(section: Section, scale: int, act: str) -> None:
-    if (scale, act) in section.not_compared:
-        for dataset in section.datasets[scale]:
-            cell = section.cells.get((scale, dataset, act))
-            if cell is not None:
-                section.cells[(scale, dataset, act)] = replace(cell, note=section.not_compared[(scale, act)])
+def compare(diffs: Sequence[float], margin: float) -> Comparison:
+    """The paired t-interval over seeds and both tests (difference, and equivalence within +-margin); the
+    family's adjustment and verdict come later (`_decide`)."""
+    tests = paired_tests(diffs, margin)
+    return replace(paired_t(diffs), p_value=tests.p_difference, p_equivalence=tests.p_equivalence)
+
+
+def _compare(section: Section, scale: int, level: str, summary: Summary) -> None:
+    if not any(k[0] == scale and k[2] == section.reference for k in section.cells):
+        section.not_compared[(scale, level)] = f"no {section.reference} run in this setting"
         return
     per_set: dict[str, dict[int | None, float]] = {}
     for dataset in section.datasets[scale]:
-        cell = section.cells.get((scale, dataset, act))
-        reference = section.cells.get((scale, dataset, REFERENCE))
+        cell = section.cells.get((scale, dataset, level))
+        reference = section.cells.get((scale, dataset, section.reference))
         if cell is None:
             continue
         if reference is None:
-            section.cells[(scale, dataset, act)] = replace(cell, note=f"no {REFERENCE} run evaluated {dataset}")
+            section.cells[(scale, dataset, level)] = replace(cell, note=f"no {section.reference} run scored {dataset}")
             continue
         diffs = seed_differences(cell, reference)
-        section.cells[(scale, dataset, act)] = replace(
+        section.cells[(scale, dataset, level)] = replace(
             cell,
-            psnr_vs_relu=paired_t(list(diffs.values())),
-            ssim_vs_relu=paired_t(list(seed_differences(cell, reference, ssim=True).values())),
-            note="" if diffs else f"no {REFERENCE} run with the same seed",
+            psnr_vs_reference=compare(list(diffs.values()), summary.margin),
+            ssim_vs_reference=paired_t(list(seed_differences(cell, reference, ssim=True).values())),
+            note="" if diffs else f"no {section.reference} run with the same seed",
         )
         per_set[dataset] = diffs
-    # Primary endpoint: only seeds paired on every set, so that each seed's average covers the same sets.
     datasets = tuple(d for d in per_set if per_set[d])
     if datasets:
-        seeds = set.intersection(*(set(per_set[d]) for d in datasets))
-        averages = [sum(per_set[d][s] for d in datasets) / len(datasets) for s in sorted(seeds, key=_seed_order)]
-        section.primary[(scale, act)] = Primary(scale, act, datasets, paired_t(averages))
+        section.primary[(scale, level)] = _primary(section, scale, level, datasets, per_set, summary.margin)
+
+
+def _primary(
+    section: Section,
+    scale: int,
+    level: str,
+    datasets: tuple[str, ...],
+    per_set: dict[str, dict[int | None, float]],
+    margin: float,
+) -> Primary:
+    """Only seeds paired on every set, so that each seed's average covers the same sets."""
+    seeds = sorted(set.intersection(*(set(per_set[d]) for d in datasets)), key=_seed_order)
+    diffs = {s: sum(per_set[d][s] for d in datasets) / len(datasets) for s in seeds}
+    crossed, why = _crossed(section, scale, level, datasets, seeds)
+    return Primary(scale, level, datasets, compare(list(diffs.values()), margin), diffs, crossed, why)
+
+
+def _crossed(
+    section: Section, scale: int, level: str, datasets: tuple[str, ...], seeds: list[int | None]
+) -> tuple[CrossedInterval | None, str]:
+    """The seeds x images array of paired per-image differences behind the primary endpoint, and its interval;
+    each set weighs 1/len(datasets), shared equally by its images (the set value is the mean of its images)."""
+    import numpy as np
+
+    columns, weights = [], []
+    for dataset in datasets:
+        cell, reference = section.cells[(scale, dataset, level)], section.cells[(scale, dataset, section.reference)]
+        mine = {s: cell.images[cell.seeds.index(s)] for s in seeds}
+        theirs = {s: reference.images[reference.seeds.index(s)] for s in seeds}
+        names = sorted(set.intersection(*(set(mine[s]) & set(theirs[s]) for s in seeds)))
+        if not names:
+            return None, f"no per-image values on {dataset}"
+        columns += [[mine[s][name] - theirs[s][name] for s in seeds] for name in names]
+        weights += [1.0 / (len(datasets) * len(names))] * len(names)
+    interval = crossed_interval(np.array(columns).T, np.array(weights))
+    return interval, "" if interval is not None else "needs 2 seeds and 2 images"
 
 
 def _seed_order(seed: int | None) -> tuple[bool, int]:
     return seed is None, seed or 0
 
 
-def _adjust(section: Section) -> None:
-    """Holm across each family of the section: the primary endpoints, and the per-set ΔPSNR comparisons."""
+def _decide(section: Section) -> None:
+    """Holm over each family of the section (its primary endpoints; its per-set ΔPSNR comparisons), for the
+    stars and the equivalence claims alike; each comparison's MDE is that of the test that makes its star,
+    at the conservative level alpha / m (a p below it is starred whatever the others' p-values)."""
     keys = list(section.primary)
-    for key, p_adj in zip(keys, holm([section.primary[k].comparison.p_value for k in keys]), strict=True):
-        section.primary[key] = replace(
-            section.primary[key], comparison=replace(section.primary[key].comparison, p_adj=p_adj)
+    decided = _family([section.primary[k].comparison for k in keys])
+    for key, comparison in zip(keys, decided, strict=True):
+        section.primary[key] = replace(section.primary[key], comparison=comparison)
+    keys = [k for k, c in section.cells.items() if c.psnr_vs_reference is not None]
+    decided = _family([section.cells[k].psnr_vs_reference for k in keys])
+    for key, comparison in zip(keys, decided, strict=True):
+        section.cells[key] = replace(section.cells[key], psnr_vs_reference=comparison)
+
+
+def family_size(comparisons: Sequence[Comparison]) -> int:
+    """Holm's m: the comparisons of the family that have a p-value."""
+    return sum(math.isfinite(c.p_value) for c in comparisons)
+
+
+def _family(comparisons: list[Comparison]) -> list[Comparison]:
+    from src.report.decisions import PairedTests
+
+    m = family_size(comparisons)
+    tests = [PairedTests(c.n, c.mean, c.p_value, c.p_equivalence) for c in comparisons]
+    return [
+        replace(
+            c,
+            p_adj=d.p_difference_adj,
+            p_equivalence_adj=d.p_equivalence_adj,
+            verdict=d.verdict,
+            mde_80=minimum_detectable_effect(c.sd, c.n, ALPHA / max(m, 1)),
         )
-    keys = [k for k, c in section.cells.items() if c.psnr_vs_relu is not None]
-    adjusted = holm([section.cells[k].psnr_vs_relu.p_value for k in keys])
-    for key, p_adj in zip(keys, adjusted, strict=True):
-        cell = section.cells[key]
-        section.cells[key] = replace(cell, psnr_vs_relu=replace(cell.psnr_vs_relu, p_adj=p_adj))
+        for c, d in zip(comparisons, family_verdicts(tests), strict=True)
+    ]
+
+
+def _name_missing_references(summary: Summary) -> None:
+    """Where a level has no reference run in its setting, name the keys in which the model's reference runs at
+    that scale differ (`optim.lr 0.01 vs 0.001`)."""
+    for section in summary.sections:
+        for (scale, level), why in list(section.not_compared.items()):
+            others = [
+                other.settings[scale]
+                for other in summary.sections
+                if other is not section
+                and other.model == section.model
+                and scale in other.settings
+                and any(k[0] == scale and k[2] == other.reference for k in other.cells)
+            ]
+            mine = section.settings.get(scale, {})
+            if others:
+                nearest = min(others, key=lambda s: len(differences(mine, s)))
+                why += f"; the {section.reference} runs differ: {describe_differences(mine, nearest)}"
+            section.not_compared[(scale, level)] = why
+            for dataset in section.datasets[scale]:
+                cell = section.cells.get((scale, dataset, level))
+                if cell is not None:
+                    section.cells[(scale, dataset, level)] = replace(cell, note=why)
+
+
+@dataclass(frozen=True)
+class EndpointDifferences:
+    """One comparison's primary endpoint per seed: the mean over `datasets` of ΔPSNR vs the reference."""
+
+    model: str
+    setting: str
+    scale: int
+    level: str
+    reference: str
+    datasets: tuple[str, ...]
+    diffs: dict[int | None, float]
+
+
+def primary_differences(
+    jobs: Sequence[Job], factor: Factor | None = None, psnr_key: str = "psnr_y"
+) -> list[EndpointDifferences]:
+    """Per comparison vs the reference, the per-seed differences of the primary endpoint (the mean over the test
+    sets of Δ`psnr_key` vs the reference run of the same seed), with the pooling and like-with-like rules of
+    the tables: what a sequential study (src/study/) tests at each look."""
+    summary = summarize(jobs, psnr_key, psnr_key.replace("psnr", "ssim"), factor)
+    return [
+        EndpointDifferences(s.model, s.label, p.scale, p.level, s.reference, p.datasets, dict(p.diffs))
+        for s in summary.sections
+        for p in s.primary.values()
+    ]

@@ -11,10 +11,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from src.models.activations import display_name as activation_display_name
 from src.report.collect import BICUBIC
+from src.report.decisions import ALPHA, BETTER, WORSE
+from src.report.factor import display_name
 from src.report.stats import Comparison
-from src.report.summary import REFERENCE, Cell, Section, Summary, column_order
+from src.report.summary import Cell, Primary, Section, Summary, family_size
 
 CSV_COLUMNS = (
     "scale",
@@ -25,7 +26,7 @@ CSV_COLUMNS = (
     "psnr_std",
     "ssim_mean",
     "ssim_std",
-    "dpsnr_vs_relu",
+    "dpsnr_vs_reference",
     "dpsnr_ci_low",
     "dpsnr_ci_high",
     "p_value",
@@ -33,12 +34,11 @@ CSV_COLUMNS = (
     "dpsnr_sd",
     "p_adj",
     "mde_80",
-    "dssim_vs_relu",
+    "dssim_vs_reference",
     "dssim_ci_low",
     "dssim_ci_high",
     "note",
 )
-ALPHA = 0.05
 MARK = "*"
 _METRIC_NAMES = {"y": "Y-channel", "rgb": "RGB"}
 
@@ -63,11 +63,6 @@ MARKDOWN = Style(" ± ", lambda s: f"**{s}**", lambda s: s, lambda s: s)
 LATEX = Style(r"$\pm$", lambda s: rf"\textbf{{{s}}}", lambda s: rf"$^{{{s}}}$", _tex_escape)
 
 
-def display_name(label: str) -> str:
-    """'lrelu(0.2)' -> 'LeakyReLU(0.2)', from the activation registry; the bicubic reference as 'Bicubic'."""
-    return "Bicubic" if label == BICUBIC else activation_display_name(label)
-
-
 def metric_name(metric: str) -> str:
     return _METRIC_NAMES.get(metric, metric)
 
@@ -83,11 +78,11 @@ def _p(value: float) -> str:
 
 
 def _compared(section: Section) -> list[str]:
-    return [a for a in section.activations if a not in (REFERENCE, BICUBIC)]
+    return [a for a in section.levels if section.is_compared(a)]
 
 
 def _seed_counts(section: Section) -> tuple[int, list[int]]:
-    cells = [c for c in section.cells.values() if c.activation != BICUBIC]
+    cells = [c for c in section.cells.values() if c.level != BICUBIC]
     n_max = max((c.n_seeds for c in cells), default=0)
     return n_max, sorted({s for c in cells for s in c.seeds if s is not None})
 
@@ -103,9 +98,9 @@ def _exclusion_text(section: Section, scale: int, act: str) -> str:
 
 def _notes(cell: Cell, section: Section, n_max: int) -> str:
     notes = []
-    if cell.activation != BICUBIC and cell.n_seeds < n_max:
+    if cell.level != BICUBIC and cell.n_seeds < n_max:
         notes.append(f"n={cell.n_seeds}")
-    excluded = _exclusion_text(section, cell.scale, cell.activation)
+    excluded = _exclusion_text(section, cell.scale, cell.level)
     if excluded:
         notes.append(excluded)
     return f" [{'; '.join(notes)}]" if notes else ""
@@ -116,32 +111,40 @@ def _absolute(cell: Cell, style: Style) -> str:
     psnr, psnr_std = cell.psnr_mean_std
     ssim, ssim_std = cell.ssim_mean_std
     psnr_text, ssim_text = _fmt(psnr, 2), _fmt(ssim, 4)
-    if cell.activation != BICUBIC and cell.n_seeds > 1:
+    if cell.level != BICUBIC and cell.n_seeds > 1:
         psnr_text += style.pm + _fmt(psnr_std, 2)
         ssim_text += style.pm + _fmt(ssim_std, 4)
     return f"{psnr_text} / {ssim_text}"
 
 
 def interval_text(comparison: Comparison, digits: int) -> str:
-    """'+0.010 [-0.029, +0.049]': the mean difference and, where there is one, its 95% interval."""
+    """'+0.010 [-0.029, +0.049]': the mean difference and its 95% interval; '(no spread)' where every seed gave
+    the same difference (an interval [m, m] would claim a certainty that a few equal values do not give)."""
     text = _fmt(comparison.mean, digits, signed=True)
     if math.isfinite(comparison.ci_low):
         text += f" [{_fmt(comparison.ci_low, digits, signed=True)}, {_fmt(comparison.ci_high, digits, signed=True)}]"
+    elif comparison.n >= 2 and comparison.sd == 0:
+        text += " (no spread)"
     return text
 
 
 def _significant(comparison: Comparison | None) -> bool:
-    return comparison is not None and comparison.p_adj < ALPHA
+    """Starred exactly when the verdict is a difference: the same Holm-adjusted test decides both."""
+    return comparison is not None and comparison.verdict in (BETTER, WORSE)
+
+
+def _verdict(comparison: Comparison) -> str:
+    return f" {comparison.verdict}" if comparison.verdict else ""
 
 
 def _delta(cell: Cell, style: Style) -> str:
     """ΔPSNR [CI] / ΔSSIM [CI] vs ReLU, starred on the adjusted p of ΔPSNR; why not, where not."""
-    psnr = cell.psnr_vs_relu
+    psnr = cell.psnr_vs_reference
     if psnr is None or psnr.n == 0:
         return style.text(f"not compared: {cell.note}") if cell.note else "–"
-    text = interval_text(psnr, 3) + (style.mark(MARK) if _significant(psnr) else "")
-    if cell.ssim_vs_relu is not None and cell.ssim_vs_relu.n:
-        text += " / " + interval_text(cell.ssim_vs_relu, 4)
+    text = interval_text(psnr, 3) + (style.mark(MARK) if _significant(psnr) else "") + _verdict(psnr)
+    if cell.ssim_vs_reference is not None and cell.ssim_vs_reference.n:
+        text += " / " + interval_text(cell.ssim_vs_reference, 4)
     if psnr.n < 2:
         text += style.text(f" ({psnr.note})")
     return text
@@ -160,18 +163,17 @@ def _rows(section: Section, style: Style, render: Callable[[Cell | None, str, in
     for scale in section.scales:
         if not section.datasets[scale]:
             rows.append(
-                [f"x{scale}", "(no finished run)"]
-                + [_exclusion_text(section, scale, a) or "–" for a in section.activations]
+                [f"x{scale}", "(no finished run)"] + [_exclusion_text(section, scale, a) or "–" for a in section.levels]
             )
         for dataset in section.datasets[scale]:
             row = [f"x{scale}", style.text(dataset)]
-            row += [render(section.cells.get((scale, dataset, a)), a, scale) for a in section.activations]
+            row += [render(section.cells.get((scale, dataset, a)), a, scale) for a in section.levels]
             rows.append(row)
     return rows
 
 
 def _header(section: Section, first: str = "Set") -> list[str]:
-    return ["Scale", first, *(display_name(a) for a in section.activations)]
+    return ["Scale", first, *(display_name(a) for a in section.levels)]
 
 
 def delta_grid(section: Section, style: Style) -> tuple[list[str], list[list[str]]]:
@@ -181,7 +183,7 @@ def delta_grid(section: Section, style: Style) -> tuple[list[str], list[list[str
     def render(cell: Cell | None, act: str, scale: int) -> str:
         if cell is None:
             return _exclusion_text(section, scale, act) or "–"
-        text = _absolute(cell, style) if act in (REFERENCE, BICUBIC) else _delta(cell, style)
+        text = _delta(cell, style) if section.is_compared(act) else _absolute(cell, style)
         return text + _notes(cell, section, n_max)
 
     return _header(section), _rows(section, style, render)
@@ -194,7 +196,7 @@ def values_grid(section: Section, style: Style) -> tuple[list[str], list[list[st
     def render(cell: Cell | None, act: str, scale: int) -> str:
         if cell is None:
             return _exclusion_text(section, scale, act) or "–"
-        cells = [section.cells.get((scale, cell.dataset, a)) for a in section.activations]
+        cells = [section.cells.get((scale, cell.dataset, a)) for a in section.levels]
         best = _best([c for c in cells if c is not None])
         psnr, ssim = _absolute(cell, style).split(" / ")
         psnr = style.bold(psnr) if _fmt(cell.psnr_mean_std[0], 2) == best[0] else psnr
@@ -205,7 +207,7 @@ def values_grid(section: Section, style: Style) -> tuple[list[str], list[list[st
 
 
 def tests_grid(section: Section, style: Style) -> tuple[list[str], list[list[str]]]:
-    """Per comparison: n pairs, SD of the per-seed ΔPSNR, raw and adjusted p, MDE at 80% power."""
+    """Per comparison: n pairs, SD of the per-seed ΔPSNR, raw and adjusted p, TOST p, MDE at 80% power."""
     compared = _compared(section)
     rows = []
     for scale in section.scales:
@@ -213,7 +215,7 @@ def tests_grid(section: Section, style: Style) -> tuple[list[str], list[list[str
             row = [f"x{scale}", style.text(dataset)]
             for act in compared:
                 cell = section.cells.get((scale, dataset, act))
-                row.append(_test_text(cell.psnr_vs_relu) if cell and cell.psnr_vs_relu else "–")
+                row.append(_test_text(cell.psnr_vs_reference) if cell and cell.psnr_vs_reference else "–")
             if any(c != "–" for c in row[2:]):
                 rows.append(row)
     return ["Scale", "Set", *(display_name(a) for a in compared)], rows
@@ -224,12 +226,31 @@ def _test_text(comparison: Comparison) -> str:
         return f"n={comparison.n}: {comparison.note}"
     return (
         f"n={comparison.n}, SD={_fmt(comparison.sd, 3)}, p={_p(comparison.p_value)}, "
-        f"p_adj={_p(comparison.p_adj)}, MDE={_fmt(comparison.mde_80, 3)}"
+        f"p_adj={_p(comparison.p_adj)}, p_eq_adj={_p(comparison.p_equivalence_adj)}, "
+        f"MDE={_fmt(comparison.mde_80, 3)}: {comparison.verdict}"
     )
 
 
+def _primary_text(primary: Primary, sets: tuple[str, ...], style: Style) -> str:
+    comparison = primary.comparison
+    text = interval_text(comparison, 3) + (style.mark(MARK) if _significant(comparison) else "")
+    text += _verdict(comparison)
+    if comparison.n < 2 or not math.isfinite(comparison.p_value):
+        text += f" (n={comparison.n}: {comparison.note})"
+    else:
+        text += f" (p_adj={_p(comparison.p_adj)}, n={comparison.n}, MDE={_fmt(comparison.mde_80, 3)})"
+    crossed = primary.crossed
+    if crossed is not None and math.isfinite(crossed.low):
+        text += f"; images sampled: [{_fmt(crossed.low, 3, signed=True)}, {_fmt(crossed.high, 3, signed=True)}]"
+    elif primary.crossed_note and comparison.n >= 2:
+        text += style.text(f"; images sampled: - ({primary.crossed_note})")
+    if primary.datasets != sets:
+        text += f" (sets: {', '.join(primary.datasets)})"
+    return text
+
+
 def primary_grid(section: Section, style: Style) -> tuple[list[str], list[list[str]]]:
-    """The primary endpoint: per scale and activation, ΔPSNR vs ReLU averaged over the test sets."""
+    """The primary endpoint: per scale and level, ΔPSNR vs the reference averaged over the test sets."""
     compared = [a for a in _compared(section) if any(k[1] == a for k in [*section.primary, *section.not_compared])]
     rows = []
     for scale in section.scales:
@@ -241,16 +262,8 @@ def primary_grid(section: Section, style: Style) -> tuple[list[str], list[list[s
         for act, primary in zip(compared, primaries, strict=True):
             if primary is None:
                 row.append(style.text(section.not_compared.get((scale, act), "–")))
-                continue
-            comparison = primary.comparison
-            text = interval_text(comparison, 3) + (style.mark(MARK) if _significant(comparison) else "")
-            if comparison.n < 2 or not math.isfinite(comparison.p_value):
-                text += f" (n={comparison.n}: {comparison.note})"
             else:
-                text += f" (p_adj={_p(comparison.p_adj)}, n={comparison.n}, MDE={_fmt(comparison.mde_80, 3)})"
-            if primary.datasets != sets:
-                text += f" (sets: {', '.join(primary.datasets)})"
-            row.append(text)
+                row.append(_primary_text(primary, sets, style))
         rows.append(row)
     return ["Scale", "Sets averaged", *(display_name(a) for a in compared)], rows
 
@@ -265,47 +278,66 @@ def _seed_text(section: Section) -> str:
     text = f"{n_max} seed{'s' if n_max != 1 else ''} per cell" + (
         f" (seeds {', '.join(map(str, seeds))})" if seeds else ""
     )
-    if any(c.n_seeds < n_max for c in section.cells.values() if c.activation != BICUBIC):
+    if any(c.n_seeds < n_max for c in section.cells.values() if c.level != BICUBIC):
         text = f"up to {text}; cells with fewer say n="
     return text
 
 
 def _family_size(section: Section) -> tuple[int, int]:
-    primary = sum(math.isfinite(p.comparison.p_value) for p in section.primary.values())
-    per_set = sum(c.psnr_vs_relu is not None and math.isfinite(c.psnr_vs_relu.p_value) for c in section.cells.values())
+    primary = family_size([p.comparison for p in section.primary.values()])
+    per_set = family_size([c.psnr_vs_reference for c in section.cells.values() if c.psnr_vs_reference is not None])
     return primary, per_set
 
 
 def _holm_text(size: int, what: str) -> str:
     if size == 0:
-        return f"none of the {what} of this model has a p-value, so none can be starred"
-    return f"Holm across the {size} {what} of this model with a p-value (family-wise error rate {ALPHA:.0%})"
+        return f"none of the {what} of this section has a p-value, so none can be starred"
+    return f"Holm across the {size} {what} of this section with a p-value (family-wise error rate {ALPHA:.0%})"
 
 
-def primary_legend(section: Section) -> list[str]:
+def verdict_legend(summary: Summary, size: int) -> str:
+    """How a verdict is reached, with the margin: printed in every legend."""
+    return (
+        f"Verdict (margin ±{summary.margin:g} dB, declared before looking): *better*/*worse* when the Holm-adjusted "
+        f"difference test is below {ALPHA} (the star); else *equivalent* when two one-sided t-tests (TOST) show the "
+        f"difference inside ±{summary.margin:g} dB, Holm-adjusted over the same {size} comparisons at {ALPHA}; else "
+        f"*undecided*. MDE: the smallest true difference these seeds star with 80% power at the observed spread, at "
+        f"α/m = {ALPHA}/{max(size, 1)}, the level at which a p-value is starred whatever the others' p-values."
+    )
+
+
+def primary_legend(section: Section, summary: Summary) -> list[str]:
     primary, _ = _family_size(section)
+    reference = display_name(section.reference)
     return [
-        "Primary endpoint (pre-specified, one per scale and activation): for each seed, the PSNR difference "
-        "activation - ReLU of the same seed, averaged over the sets listed; then the mean over seeds with its "
-        "95% paired t-interval [low, high] (t over seeds, the training run being the unit of replication).",
+        f"Primary endpoint (pre-specified, one per scale and level of {summary.factor.key}): for each seed, the PSNR "
+        f"difference level - {reference} of the same seed, averaged over the sets listed; then the mean over seeds "
+        "with its 95% paired t-interval [low, high] (t over seeds, the training run being the unit of replication: "
+        "an interval about these test images).",
         f"{MARK} Holm-adjusted p < {ALPHA} (two-sided one-sample t-test of the per-seed averages; "
-        f"{_holm_text(primary, 'primary endpoints')}). "
-        "MDE: the smallest true difference this many seeds detect with 80% power at the observed spread.",
+        f"{_holm_text(primary, 'primary endpoints')}). " + verdict_legend(summary, primary),
+        "*Images sampled*: a secondary 95% interval that also treats the test images as a sample of images: "
+        "crossed random effects seed x image on the per-image paired differences (method of moments, Satterthwaite "
+        "df), assuming seed, image and interaction effects independent with constant variances; it is wider when "
+        "images disagree about the difference. Not adjusted, not used for the verdict.",
     ]
 
 
 def legend(section: Section, summary: Summary, metric: str) -> list[str]:
     _, per_set = _family_size(section)
+    reference = display_name(section.reference)
     return [
         f"Metric: {metric_name(metric)} PSNR (dB) / SSIM ({summary.psnr_key}, {summary.ssim_key}); a set value "
         f"is the mean over the set's images. Seeds: {_seed_text(section)}.",
-        "Bicubic and ReLU: PSNR / SSIM, mean ± SD over seeds of the set value (no ± for one seed; bicubic is "
-        "deterministic). Other activations: ΔPSNR / ΔSSIM vs ReLU, the mean over seeds of (activation - ReLU "
-        "of the same seed) of the set value, with its 95% paired t-interval over seeds [low, high]. Per-image "
-        "values are not treated as replicates. No interval where fewer than 2 seeds pair with ReLU.",
+        f"Bicubic and {reference}: PSNR / SSIM, mean ± SD over seeds of the set value (no ± for one seed; bicubic "
+        f"is deterministic). Other levels: ΔPSNR / ΔSSIM vs {reference}, the mean over seeds of (level - "
+        f"{reference} of the same seed) of the set value, with its 95% paired t-interval over seeds [low, high]. "
+        "Per-image values are not treated as replicates. No interval where fewer than 2 seeds pair with the "
+        "reference; '(no spread)' where every seed gave the same difference.",
         f"{MARK} Holm-adjusted p < {ALPHA}: two-sided paired t-test over seeds of ΔPSNR; "
         f"{_holm_text(per_set, 'per-set ΔPSNR comparisons')}; ΔSSIM is not tested. "
-        "Diverged, unfinished and unreadable runs are never averaged in: [diverged (k/n seeds)] "
+        + verdict_legend(summary, per_set)
+        + " Diverged, unfinished, malformed and unreadable runs are never averaged in: [diverged (k/n seeds)] "
         "counts them and the notes below list their directories.",
     ]
 
@@ -314,13 +346,17 @@ def exclusion_notes(summary: Summary) -> list[str]:
     notes = []
     for section in summary.sections:
         for (scale, act), reason in sorted(section.not_compared.items(), key=lambda kv: kv[0]):
-            notes.append(f"{section.model} x{scale} {display_name(act)}: not compared with ReLU: {reason}")
-        for (scale, act), jobs in sorted(section.excluded.items(), key=lambda kv: (kv[0][0], column_order(kv[0][1]))):
+            notes.append(
+                f"{section.title} x{scale} {display_name(act)}: not compared with "
+                f"{display_name(section.reference)}: {reason}"
+            )
+        order = summary.factor.order
+        for (scale, act), jobs in sorted(section.excluded.items(), key=lambda kv: (kv[0][0], order(kv[0][1], ""))):
             for job in jobs:
-                notes.append(f"{section.model} x{scale} {display_name(act)}: {job.status}: {job.describe()}")
+                notes.append(f"{section.title} x{scale} {display_name(act)}: {job.status}: {job.describe()}")
     notes += [f"{job.status}, not placed in any table: {job.describe()}" for job in summary.unplaced]
     notes += [
-        f"ignored duplicate of an earlier run with the same settings: {job.describe()}" for job in summary.duplicates
+        f"ignored duplicate of an earlier run with the same identity: {job.describe()}" for job in summary.duplicates
     ]
     return notes
 
@@ -331,40 +367,47 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def title(summary: Summary) -> str:
+    what = "activation functions in EDSR" if summary.factor.is_activation else f"{summary.factor.key}"
+    return f"# Table 1: {what}"
+
+
+def _section_markdown(section: Section, summary: Summary, metric: str) -> list[str]:
+    reference = display_name(section.reference)
+    parts = [f"## Model `{section.model}`" + (f": {section.label}" if section.label else ""), ""]
+    header, rows = primary_grid(section, MARKDOWN)
+    if rows:
+        parts += [f"### Primary endpoint: ΔPSNR vs {reference} over the test sets (dB)", ""]
+        parts += [*primary_legend(section, summary), "", markdown_table(header, rows), ""]
+    parts += [f"### Table 1: ΔPSNR / ΔSSIM vs {reference}", "", *legend(section, summary, metric), ""]
+    parts += [markdown_table(*delta_grid(section, MARKDOWN)), ""]
+    if section.reference not in section.levels:
+        parts += [f"No {reference} runs in this section: no differences vs {reference} or tests.", ""]
+    if _compared(section):
+        parts += ["### PSNR / SSIM of every level", ""]
+        parts += ["Mean ± SD over seeds of the set value; bold: the best PSNR and the best SSIM of each row.", ""]
+        parts += [markdown_table(*values_grid(section, MARKDOWN)), ""]
+    header, rows = tests_grid(section, MARKDOWN)
+    if rows:
+        parts += [
+            f"### Tests of ΔPSNR vs {reference}",
+            "",
+            f"n: seeds paired with {reference}; SD: seed-to-seed SD of the per-seed ΔPSNR (dB); p: two-sided "
+            "paired t-test; p_adj: Holm-adjusted over the section; p_eq_adj: the TOST p against the margin, "
+            "Holm-adjusted over the same family; then the verdict. "
+            + verdict_legend(summary, _family_size(section)[1]),
+            "",
+            markdown_table(header, rows),
+            "",
+        ]
+    return parts
+
+
 def markdown(summary: Summary, metric: str) -> str:
-    """The whole report as markdown: per model, the primary endpoint first, then Table 1 in dB, then details."""
-    parts = ["# Table 1: activation functions in EDSR", ""]
+    """The whole report as markdown: per section, the primary endpoint first, then Table 1 in dB, then details."""
+    parts = [title(summary), ""]
     for section in summary.sections:
-        parts += [f"## Model `{section.model}`", ""]
-        header, rows = primary_grid(section, MARKDOWN)
-        if rows:
-            parts += ["### Primary endpoint: ΔPSNR vs ReLU over the test sets (dB)", ""]
-            parts += [*primary_legend(section), "", markdown_table(header, rows), ""]
-        parts += ["### Table 1: ΔPSNR / ΔSSIM vs ReLU", "", *legend(section, summary, metric), ""]
-        parts += [markdown_table(*delta_grid(section, MARKDOWN)), ""]
-        if REFERENCE not in section.activations:
-            parts += ["No ReLU runs in this model: no differences vs ReLU or tests.", ""]
-        if _compared(section):
-            parts += [
-                "### PSNR / SSIM of every activation",
-                "",
-                "Mean ± SD over seeds of the set value; bold: the best PSNR and the best SSIM of each row.",
-                "",
-                markdown_table(*values_grid(section, MARKDOWN)),
-                "",
-            ]
-        header, rows = tests_grid(section, MARKDOWN)
-        if rows:
-            parts += [
-                "### Tests of ΔPSNR vs ReLU",
-                "",
-                "n: seeds paired with ReLU; SD: seed-to-seed SD of the per-seed ΔPSNR (dB); p: two-sided paired "
-                "t-test; p_adj: Holm-adjusted over the table; MDE: smallest true ΔPSNR (dB) detectable with 80% "
-                f"power at α = {ALPHA} with this n and SD.",
-                "",
-                markdown_table(header, rows),
-                "",
-            ]
+        parts += _section_markdown(section, summary, metric)
     notes = exclusion_notes(summary)
     if notes:
         parts += ["## Not averaged in or not compared", "", *(f"- {n}" for n in notes), ""]
@@ -376,66 +419,66 @@ def latex(summary: Summary, metric: str) -> str:
     out = []
     for section in summary.sections:
         for (header, rows), caption in (
-            (primary_grid(section, LATEX), " ".join(primary_legend(section))),
+            (primary_grid(section, LATEX), " ".join(primary_legend(section, summary))),
             (delta_grid(section, LATEX), " ".join(legend(section, summary, metric))),
         ):
-            if not rows or len(header) <= 2:
-                continue
-            out += [
-                r"\begin{table}[t]",
-                r"\centering",
-                r"\scriptsize",
-                rf"\caption{{{_tex_escape(f'{section.model}: {caption}')}}}",
-                r"\begin{tabular}{ll" + "c" * (len(header) - 2) + "}",
-                r"\toprule",
-                " & ".join(_tex_escape(h) for h in header) + r" \\",
-                r"\midrule",
-            ]
-            previous = None
-            for row in rows:
-                if previous is not None and row[0] != previous:
-                    out.append(r"\midrule")
-                previous = row[0]
-                out.append(" & ".join(row) + r" \\")
-            out += [r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+            if rows and len(header) > 2:
+                out += _latex_table(header, rows, f"{section.title}: {caption}")
     return "\n".join(out)
 
 
+def _latex_table(header: list[str], rows: list[list[str]], caption: str) -> list[str]:
+    out = [
+        r"\begin{table}[t]",
+        r"\centering",
+        r"\scriptsize",
+        rf"\caption{{{_tex_escape(caption)}}}",
+        r"\begin{tabular}{ll" + "c" * (len(header) - 2) + "}",
+        r"\toprule",
+        " & ".join(_tex_escape(h) for h in header) + r" \\",
+        r"\midrule",
+    ]
+    previous = None
+    for row in rows:
+        if previous is not None and row[0] != previous:
+            out.append(r"\midrule")
+        previous = row[0]
+        out.append(" & ".join(row) + r" \\")
+    return [*out, r"\bottomrule", r"\end{tabular}", r"\end{table}", ""]
+
+
 def csv_text(summary: Summary) -> str:
-    """One row per (scale, dataset, activation); a leading `model` column only when models are mixed."""
+    """One row per (scale, dataset, level); leading `model` and `setting` columns only when there are several."""
     with_model = len(summary.sections) > 1
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow((["model"] if with_model else []) + list(CSV_COLUMNS))
+    columns = [summary.factor.key if c == "activation" else c for c in CSV_COLUMNS]
+    writer.writerow((["model", "setting"] if with_model else []) + columns)
     for section in summary.sections:
         for scale in section.scales:
             for dataset in section.datasets[scale]:
-                for act in section.activations:
+                for act in section.levels:
                     if (scale, act) not in section.launched:
                         continue
-                    row = _csv_row(scale, dataset, act, section.cells.get((scale, dataset, act)))
-                    writer.writerow(([section.model] if with_model else []) + row)
+                    row = _csv_row(scale, dataset, act, section.cells.get((scale, dataset, act)), summary.margin)
+                    writer.writerow(([section.model, section.label] if with_model else []) + row)
     return buffer.getvalue()
 
 
-def _csv_row(scale: int, dataset: str, act: str, cell: Cell | None) -> list[str]:
+def _csv_row(scale: int, dataset: str, act: str, cell: Cell | None, margin: float) -> list[str]:
     if cell is None:
         return [str(scale), dataset, act, "0", *[""] * (len(CSV_COLUMNS) - 4)]
     psnr, psnr_std = cell.psnr_mean_std
     ssim, ssim_std = cell.ssim_mean_std
-    d, s = cell.psnr_vs_relu, cell.ssim_vs_relu
+    d, s = cell.psnr_vs_reference, cell.ssim_vs_reference
     nan = math.nan
-    values = [
-        psnr,
-        psnr_std,
-        ssim,
-        ssim_std,
-        *((d.mean, d.ci_low, d.ci_high, d.p_value) if d else (nan,) * 4),
-    ]
+    values = [psnr, psnr_std, ssim, ssim_std, *((d.mean, d.ci_low, d.ci_high, d.p_value) if d else (nan,) * 4)]
     extra = [
         str(d.n) if d else "",
         *(_num(v) for v in ((d.sd, d.p_adj, d.mde_80) if d else (nan,) * 3)),
         *(_num(v) for v in ((s.mean, s.ci_low, s.ci_high) if s else (nan,) * 3)),
+        *(_num(v) for v in ((d.p_equivalence, d.p_equivalence_adj, margin) if d else (nan,) * 3)),
+        d.verdict if d else "",
         cell.note or (d.note if d else ""),
     ]
     return [str(scale), dataset, act, str(cell.n_seeds), *(_num(v) for v in values), *extra]

@@ -1,4 +1,5 @@
-"""The cross-architecture summary: seed-level ΔPSNR vs ReLU per model, sign agreement, files, and the sweep."""
+"""The cross-architecture summary: seed-level ΔPSNR vs ReLU per model, pooled over models with heterogeneity,
+files, and the sweep."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
+from scipy import stats
 
 from src.report import architectures
-from src.report.architectures import sign_agreement
 from src.report.collect import Job
+from src.report.pooling import pool
 from src.report.stats import paired_t
 from src.report.summary import summarize
 from tests.helpers import compose_config, run_cli
@@ -27,7 +30,7 @@ def model_deltas(jobs: list[Job]) -> list[architectures.ModelDelta]:
 
 
 def report(jobs: list[Job], out: Path) -> list[Path]:
-    return architectures.report(summarize(jobs), out)
+    return architectures.report(summarize(jobs), out)[1]
 
 
 def _grid(shift: dict[str, float]) -> list[Job]:
@@ -51,9 +54,37 @@ def test_each_seed_averages_its_differences_over_the_sets_then_the_t_runs_over_s
         assert d.comparison.n == 3
         assert d.comparison.mean == pytest.approx(expected.mean)
         assert (d.comparison.ci_low, d.comparison.ci_high) == pytest.approx((expected.ci_low, expected.ci_high))
-    assert sign_agreement(deltas) == "yes (+)"
-    assert sign_agreement(model_deltas(_grid({"rcan": 0.1, "rdn": -0.2}))) == "no"
-    assert sign_agreement(model_deltas(_grid({"rcan": -0.1, "rdn": -0.2}))) == "yes (-)"
+    (row,) = architectures.pooled_rows(deltas, margin=0.05)
+    assert row.pooled is not None and row.pooled.k == 2
+    assert min(d.comparison.mean for d in deltas) < row.pooled.mean < max(d.comparison.mean for d in deltas)
+
+
+def test_pooling_is_dersimonian_laird_with_a_hartung_knapp_interval() -> None:
+    y, v = np.array([0.10, 0.02, 0.05]), np.array([0.0004, 0.0009, 0.0001])
+    w = 1 / v
+    fixed = np.sum(w * y) / np.sum(w)
+    q = np.sum(w * (y - fixed) ** 2)
+    tau2 = max(0.0, (q - 2) / (np.sum(w) - np.sum(w**2) / np.sum(w)))
+    ws = 1 / (v + tau2)
+    mean = np.sum(ws * y) / np.sum(ws)
+    se = np.sqrt(max(1.0, np.sum(ws * (y - mean) ** 2) / 2) / np.sum(ws))
+    pooled = pool(y, v)
+    assert (pooled.q, pooled.tau2, pooled.mean, pooled.se) == pytest.approx((q, tau2, mean, se))
+    assert pooled.i2 == pytest.approx(max(0.0, (q - 2) / q))
+    assert pooled.ci_high - pooled.mean == pytest.approx(stats.t.ppf(0.975, 2) * se)
+    assert pool([0.1], [0.01]) is None and pool([0.1, 0.2], [0.01, 0.0]) is None
+
+
+def test_pooled_models_rarely_find_an_effect_that_is_not_there() -> None:
+    """Three models whose true effects scatter around 0 (heterogeneity) with seed noise: the pooled test keeps
+    its level, where "the sign agrees" would be a coin toss and a normal interval far too narrow."""
+    rng = np.random.default_rng(0)
+    rejections = 0
+    for _ in range(2000):
+        truth = rng.normal(0.0, 0.02, 3)
+        v = np.full(3, 0.02**2 / 4)
+        rejections += pool(truth + rng.normal(0.0, np.sqrt(v)), v).p_value < 0.05
+    assert rejections / 2000 < 0.07
 
 
 def test_unfinished_repeated_and_one_sided_runs_are_left_out() -> None:
@@ -74,13 +105,11 @@ def test_report_writes_the_summary_for_two_models_and_nothing_for_one(tmp_path: 
     written = report(_grid({"edsr_baseline": 0.1, "rcan": -0.05}), tmp_path / "two")
     assert [p.name for p in written] == ["architectures.md", "architectures.csv", "delta_psnr_models.png"]
     text = written[0].read_text()
-    assert "| Activation | edsr_baseline | rcan | Sign agrees | CI excludes 0 |" in text
-    assert "| Mish | +0.055 [" in text and "| no | " in text
+    assert "| Level | edsr_baseline | rcan | Pooled | Q, I² | models |" in text
+    assert "| Mish | +0.055 [" in text and "I²=" in text
     rows = list(csv.DictReader(written[1].open()))
-    assert [(r["model"], r["n_seeds"], r["sign_agrees"]) for r in rows] == [
-        ("edsr_baseline", "3", "no"),
-        ("rcan", "3", "no"),
-    ]
+    assert [(r["model"], r["n_seeds"]) for r in rows] == [("edsr_baseline", "3"), ("rcan", "3"), ("pooled", "")]
+    assert rows[0]["verdict"] in ("better", "worse", "equivalent", "undecided")
     with Image.open(written[2]) as image:
         assert image.width > 300 and image.height > 200
 
@@ -150,7 +179,7 @@ def test_a_sweep_over_three_architectures_reports_across_them(data_root: Path, t
     assert proc.returncode == 0, proc.stderr[-3000:]
     summary = (out / "report" / "architectures.md").read_text()
     assert summary in proc.stdout
-    assert "| Activation | edsr_baseline | rcan_small | rdn_small | Sign agrees | CI excludes 0 |" in summary
+    assert "| Level | edsr_baseline | rcan_small | rdn_small | Pooled | Q, I² | models |" in summary
     mish = next(line for line in summary.splitlines() if line.startswith("| Mish |"))
     assert mish.count("(n=2)") == 3
     assert (out / "report" / "delta_psnr_models.png").is_file()

@@ -17,6 +17,7 @@ from scipy import stats
 
 from src.report import main
 from src.report.collect import collect
+from src.report.stats import holm
 from src.report.summary import summarize
 from src.report.tables import CSV_COLUMNS
 
@@ -186,9 +187,10 @@ def test_constant_offset_gives_exact_delta_and_no_p(cells: dict) -> None:
             comparison = cells[(scale, dataset, "lrelu")].psnr_vs_reference
             assert comparison.n == len(SEEDS)
             assert comparison.mean == pytest.approx(0.1, abs=1e-9)
-            assert (comparison.ci_low, comparison.ci_high) == (pytest.approx(0.1), pytest.approx(0.1))
-            # Equal differences have no spread: a t-test has nothing to divide by.
-            assert math.isnan(comparison.p_value) and "equal" in comparison.note
+            # Equal differences have no spread: no interval (never a zero-width [m, m]); the tests are decided by
+            # where the value lies (src/report/decisions.py): a difference, well outside the margin.
+            assert math.isnan(comparison.ci_low) and "no spread" in comparison.note
+            assert comparison.p_value == 0.0 and comparison.verdict == "better"
             assert cells[(scale, dataset, "lrelu")].ssim_vs_reference.mean == pytest.approx(0.001)
 
 
@@ -226,12 +228,10 @@ def test_primary_endpoint_averages_the_sets_per_seed_first(sweep: Path) -> None:
     per_seed = [(a + b) / 2 for a, b in zip(seed_diffs("mish", 2, "Set5"), seed_diffs("mish", 2, "Set14"), strict=True)]
     assert primary.comparison.n == 2
     assert primary.comparison.p_value == pytest.approx(stats.ttest_1samp(per_seed, 0.0).pvalue)
-    # Holm over the testable primary endpoints of the model (swish and mish at two scales; lrelu has no p).
-    raw = sorted(p.comparison.p_value for p in section.primary.values() if math.isfinite(p.comparison.p_value))
-    assert len(raw) == 4
-    assert min(p.comparison.p_adj for p in section.primary.values() if math.isfinite(p.comparison.p_adj)) == (
-        pytest.approx(min(1.0, 4 * raw[0]))
-    )
+    # Holm over the testable primary endpoints of the model (lrelu, swish and mish at two scales).
+    comparisons = [p.comparison for p in section.primary.values()]
+    assert len(comparisons) == 6 and all(math.isfinite(c.p_value) for c in comparisons)
+    assert [c.p_adj for c in comparisons] == pytest.approx(holm([c.p_value for c in comparisons]))
 
 
 def test_percent_change_is_only_in_the_paper_view(report: tuple[Path, str], cells: dict) -> None:
@@ -247,7 +247,7 @@ def test_percent_change_is_only_in_the_paper_view(report: tuple[Path, str], cell
 
 
 def test_paper_view_reproduces_the_average_row(report: tuple[Path, str]) -> None:
-    from src.models.levels import PAPER_ACTIVATIONS
+    from src.models.activations import PAPER_ACTIVATIONS
     from src.report.paper import PRINTED_AVERAGE, TABLE1
 
     # The mean over the paper's five sets gives its printed Average row: its per-set values are rounded to 0.01 dB
@@ -306,9 +306,11 @@ def test_markdown_states_metric_seeds_legend_and_best(report: tuple[Path, str]) 
     rows = [line for line in text.splitlines() if line.startswith("| x2 | Set5 |")]
     delta, absolute = rows[0].split(" | "), rows[1].split(" | ")
     assert delta[2].startswith("38.10 ± 0.14 / ")  # ReLU: mean ± SD over seeds
-    assert delta[3] == "+0.100 [+0.100, +0.100] / +0.0010 [+0.0010, +0.0010]"  # LeakyReLU: Δ vs ReLU
-    # Two seeds cannot clear Holm over 8 comparisons at this spread: no star anywhere.
+    # LeakyReLU: Δ vs ReLU, every seed the same: no zero-width interval, a star and a verdict.
+    assert delta[3] == "+0.100 (no spread)* better / +0.0010 (no spread)"
+    # Two seeds cannot clear Holm over 8 comparisons at the spread the others have: no star on an interval.
     assert "]*" not in text
+    assert "margin ±0.05 dB" in text
     # lrelu is best in every row of the absolute table: its PSNR is bold.
     assert absolute[3].startswith("**38.20 ± 0.14**")
     tex = (report[0] / "table1.tex").read_text()
@@ -356,7 +358,7 @@ def test_diverged_and_unfinished_are_reported_and_excluded(tmp_path: Path) -> No
     diverged_dir = write_job(tmp_path, "lrelu2", diverged)
     unfinished_dir = write_unfinished(tmp_path, "lrelu3", "lrelu", 2, 3)
 
-    (section,) = summarize(collect([tmp_path])).sections
+    (section,) = summarize(collect([tmp_path])).sections  # the unfinished job joins its siblings' setting
     cell = section.cells[(2, "Set5", "lrelu")]
     assert cell.n_seeds == 2
     assert cell.seeds == (0, 1)
@@ -397,8 +399,9 @@ def test_unfinished_job_takes_the_label_of_its_finished_siblings(tmp_path: Path)
         "activation:\n  name: lrelu\n  negative_slope: 0.2\nmodel:\n  name: edsr_baseline\nscale: 2\nseed: 1\n"
     )
     unfinished = next(j for j in collect([tmp_path]) if j.status == "unfinished")
-    assert unfinished.activation == "lrelu(0.2)"
     assert (unfinished.scale, unfinished.seed, unfinished.model) == (2, 1, "edsr_baseline")
+    (section,) = summarize(collect([tmp_path])).sections
+    assert section.levels == ["lrelu(0.2)"] and section.launched[(2, "lrelu(0.2)")] == 2
 
 
 def test_mixed_presets_get_their_own_sections_and_a_model_column(tmp_path: Path) -> None:
@@ -414,7 +417,7 @@ def test_mixed_presets_get_their_own_sections_and_a_model_column(tmp_path: Path)
     assert "## Model `edsr`" in out and "## Model `edsr_baseline`" in out
     assert "| Scale | Set | Bicubic | ReLU | Swish |" in out
     rows = read_csv(tmp_path / "report" / "table1.csv")
-    assert list(rows[0]) == ["model", *CSV_COLUMNS]
+    assert list(rows[0]) == ["model", "setting", *CSV_COLUMNS]
     assert {r["model"] for r in rows} == {"edsr", "edsr_baseline"}
     bicubic = next(r for r in rows if r["activation"] == "bicubic" and r["dataset"] == "Set5")
     assert float(bicubic["psnr_mean"]) == 33.66 and bicubic["dpsnr_vs_reference"] == ""
@@ -459,12 +462,14 @@ def test_identical_runs_report_why_there_is_no_p_value(tmp_path: Path) -> None:
     write_job(tmp_path, "elu0", make_job("elu", 2, 0, activation_images("relu", 2, 0)))
     code, out, _ = run_main([str(tmp_path)])
     assert code == 0
-    assert "n=2: all paired differences are equal: no p" in out
+    # Every seed the same difference, 0: no spread, and inside the margin: equivalent.
+    assert "+0.000 (no spread) equivalent" in out
     # One paired seed: a difference, but no interval and no test, and the table says why.
-    assert "+0.000 / +0.0000 (1 paired seed: no spread, so no CI or p)" in out
+    assert "+0.000 undecided / +0.0000 (1 paired seed: no spread, so no CI or p)" in out
     rows = read_csv(tmp_path / "report" / "table1.csv")
     gelu = next(r for r in rows if r["activation"] == "gelu" and r["dataset"] == "Set5")
-    assert gelu["p_value"] == "" and float(gelu["dpsnr_vs_reference"]) == 0.0 and gelu["n_pairs"] == "2"
+    assert gelu["p_value"] == "1" and float(gelu["dpsnr_vs_reference"]) == 0.0 and gelu["n_pairs"] == "2"
+    assert gelu["verdict"] == "equivalent" and gelu["dpsnr_ci_low"] == ""
     elu = next(r for r in rows if r["activation"] == "elu" and r["dataset"] == "Set5")
     assert elu["dpsnr_ci_low"] == elu["p_value"] == elu["mde_80"] == "" and elu["n_pairs"] == "1"
     assert "no spread" in elu["note"]

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from src.models import activations
-from src.models.levels import ACTIVATIONS, Activation
+from src.models.activations import ACTIVATIONS, Activation
 from src.report import plots
 from tests.test_report import activation_images, make_job, run_main, write_job
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from src.models.levels import formula_values
+from src.models.activations import formula_values
 from src.report.stats import (
     holm,
     mean_std,
@@ -56,7 +56,8 @@ def test_paired_t_says_why_it_cannot_speak() -> None:
     assert paired_t([]).note.startswith("0 paired seeds") and math.isnan(paired_t([]).mean)
     assert paired_t([math.nan, 0.2]).n == 1  # a missing value is not a seed
     equal = paired_t([40.1 - 40.0, 38.3 - 38.2, 0.1])  # equal up to float rounding
-    assert math.isnan(equal.p_value) and "equal" in equal.note and equal.ci_low == equal.ci_high == equal.mean
+    # No zero-width interval [m, m]: equal differences have no spread to build one from.
+    assert "no spread" in equal.note and math.isnan(equal.ci_low) and math.isnan(equal.ci_high)
 
 
 def _nct_power(effect: float, sd: float, n: int, alpha: float = 0.05) -> float:

@@ -138,7 +138,8 @@ def summarize(
     for (model, label), group in sorted(groups.items()):
         scales = {j.scale for j in group}
         section = _section(model, label, reference, group + [j for j in bicubic if j.scale in scales], labels, summary)
-        section.settings = {j.scale: summary.factor.setting(j) for j in group if j.scale is not None}
+        ordered = sorted(group, key=lambda j: j.status == FINISHED)  # a finished job's setting wins
+        section.settings = {j.scale: summary.factor.setting(j) for j in ordered if j.scale is not None}
         summary.sections.append(section)
     if not groups and bicubic:
         summary.sections.append(_section(BICUBIC, "", reference, bicubic, labels, summary))
@@ -197,8 +198,9 @@ def _setting_groups(jobs: list[Job], factor: Factor) -> dict[tuple[str, str], li
     """(model, setting label) -> jobs: one group per setting of a model, labelled by the keys in which the
     settings of the same model and scale differ ('' where the model has one setting at each scale)."""
     by_scale: dict[tuple[str, int], dict[str, dict[str, Any]]] = defaultdict(dict)
+    settings_of = {job.path: _setting_of(job, jobs, factor) for job in jobs}
     for job in jobs:
-        by_scale[(job.model, job.scale)][_key(factor.setting(job))] = factor.setting(job)
+        by_scale[(job.model, job.scale)][_key(settings_of[job.path])] = settings_of[job.path]
     names: dict[tuple[str, int, str], str] = {}
     for (model, scale), settings in by_scale.items():
         varying = sorted({k for s in settings.values() for t in settings.values() for k in differences(s, t)})
@@ -207,8 +209,22 @@ def _setting_groups(jobs: list[Job], factor: Factor) -> dict[tuple[str, str], li
             names[(model, scale, key)] = shown + (f" (+{len(varying) - 4} more)" if len(varying) > 4 else "")
     groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
     for job in jobs:
-        groups[(job.model, names[(job.model, job.scale, _key(factor.setting(job)))])].append(job)
+        groups[(job.model, names[(job.model, job.scale, _key(settings_of[job.path]))])].append(job)
     return groups
+
+
+def _setting_of(job: Job, jobs: list[Job], factor: Factor) -> dict[str, Any]:
+    """The job's setting; an unfinished job, whose identity lacks what only a finished run records (world size,
+    precision), takes the setting of the finished jobs of its model and scale that agree on every key it has."""
+    mine = factor.setting(job)
+    if job.status != UNFINISHED:
+        return mine
+    for other in jobs:
+        theirs = factor.setting(other)
+        if other.status != UNFINISHED and (other.model, other.scale) == (job.model, job.scale):
+            if all(theirs.get(k, v) == v for k, v in mine.items()) and set(mine) <= set(theirs):
+                return theirs
+    return mine
 
 
 def _section(

@@ -37,6 +37,10 @@ CSV_COLUMNS = (
     "dssim_vs_reference",
     "dssim_ci_low",
     "dssim_ci_high",
+    "p_equivalence",
+    "p_equivalence_adj",
+    "margin",
+    "verdict",
     "note",
 )
 MARK = "*"

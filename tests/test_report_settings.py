@@ -1,9 +1,11 @@
-"""Like with like: jobs that differ in anything but the activation and the seed are not pooled or compared;
-and the report through results.json files and the CLI on a simulated sweep with a known effect."""
+"""Like with like: jobs that differ in anything but the factor and the seed are not pooled or compared, whatever
+the factor (`--factor`); and the report through results.json files and the CLI on a simulated sweep with a
+known effect."""
 
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from src.report.collect import collect, job_setting, setting_difference
+from src.report.collect import collect, identity_of
 from tests.test_report import IMAGES, make_job, relu_image, run_main, write_job
 
 
@@ -35,25 +37,15 @@ def trained_job(act: str, seed: int, world_size: int = 1, **extra: Any) -> dict[
     return job | extra
 
 
-def test_setting_reads_results_first_and_falls_back_to_the_config() -> None:
+def test_identity_reads_results_first_then_the_config_without_its_resolved_copies() -> None:
     old = trained_job("relu", 0, world_size=2)
-    setting = job_setting(old, old["config"])
-    assert setting == {
-        "model.n_feats": 64,
-        "model.n_resblocks": 16,
-        "steps": 300000,
-        "batch": 32,  # per-device batch_size x world size, as older files meant it
-        "world_size": 2,
-        "patch": 48,
-        "precision": "bf16-mixed",
-        "init_from": None,
-    }
-    new = trained_job("mish", 0, world_size=2, precision="32-true", batch={"global": 16, "per_device": 8})
-    assert job_setting(new, new["config"]) == setting | {"batch": 16, "precision": "32-true"}
-    assert setting_difference({"world_size": 4, "patch": 48}, {"world_size": 1, "patch": 48}) == (
-        "world_size 4",
-        "world_size 1",
-    )
+    identity = identity_of(old)
+    # The resolved copies of the activation and the scale (model.net.act, model.net.scale) are not facts.
+    assert "model.net.act" not in identity and "model.net.scale" not in identity
+    assert identity["model.net.n_resblocks"] == 16 and identity["world_size"] == 2
+    assert identity["activation.name"] == "relu" and identity["seed"] == 0
+    written = {"activation.name": "mish", "seed": 3, "optim.lr": 0.001}
+    assert identity_of(old | {"identity": written}) == written | {"world_size": 2}
 
 
 def test_an_activation_on_four_devices_is_not_compared_with_relu_on_one(tmp_path: Path) -> None:
@@ -63,17 +55,16 @@ def test_an_activation_on_four_devices_is_not_compared_with_relu_on_one(tmp_path
         write_job(tmp_path, f"swish{seed}", trained_job("swish", seed, world_size=4 if seed == 2 else 1))
     code, out, _ = run_main([str(tmp_path)])
     assert code == 0
-    # Global batch 16 x 4 under the old per-device meaning: the batch differs too, and is named.
-    assert "mish: batch 64, world_size 4 vs relu: batch 16, world_size 1" in out
-    assert "not compared with ReLU: mish: batch 64, world_size 4 vs relu: batch 16, world_size 1" in out
+    # A section per setting, named by the key that differs; nothing of world size 4 is pooled with size 1.
+    assert "## Model `edsr_baseline`: world_size=1" in out and "## Model `edsr_baseline`: world_size=4" in out
+    assert "not compared with ReLU: no relu run in this setting; the relu runs differ: world_size 4 vs 1" in out
     rows = read_csv(tmp_path / "report" / "table1.csv")
     mish = next(r for r in rows if r["activation"] == "mish" and r["dataset"] == "Set5")
-    assert mish["n_seeds"] == "3" and mish["dpsnr_vs_reference"] == "" and "world_size 4" in mish["note"]
-    # One swish seed on four devices is kept out of the swish cell, with the reason.
-    swish = next(r for r in rows if r["activation"] == "swish" and r["dataset"] == "Set5")
-    assert swish["n_seeds"] == swish["n_pairs"] == "2"
-    assert "other setting (1/3 seeds)" in out
-    assert "not pooled: swish: batch 64, world_size 4 vs the other swish runs: batch 16, world_size 1" in out
+    assert mish["setting"] == "world_size=4" and mish["n_seeds"] == "3" and mish["dpsnr_vs_reference"] == ""
+    assert "world_size 4 vs 1" in mish["note"]
+    swish = {r["setting"]: r for r in rows if r["activation"] == "swish" and r["dataset"] == "Set5"}
+    assert swish["world_size=1"]["n_seeds"] == swish["world_size=1"]["n_pairs"] == "2"
+    assert swish["world_size=4"]["n_seeds"] == "1" and swish["world_size=4"]["n_pairs"] == ""
 
 
 def test_same_seed_in_two_settings_is_not_a_duplicate(tmp_path: Path) -> None:
@@ -81,9 +72,65 @@ def test_same_seed_in_two_settings_is_not_a_duplicate(tmp_path: Path) -> None:
     write_job(tmp_path, "b", trained_job("relu", 0, precision="32-true"))
     code, out, _ = run_main([str(tmp_path)])
     assert code == 0
-    assert "ignored duplicate" not in out and "other setting (1/2 seeds)" in out
-    assert "precision 32-true vs the other relu runs: precision bf16-mixed" in out
-    assert {j.setting["precision"] for j in collect([tmp_path])} == {"32-true", "bf16-mixed"}
+    assert "ignored duplicate" not in out
+    assert "## Model `edsr_baseline`: precision=32-true" in out and "precision=(unset)" in out
+    assert {j.identity.get("precision") for j in collect([tmp_path])} == {"32-true", None}
+
+
+def lr_sweep(root: Path) -> None:
+    """activation=relu,mish x optim.lr=1e-3,1e-2 x seed=0,1: mish is +0.1 dB at lr 1e-3 and -0.1 at 1e-2; the
+    larger lr costs everyone 0.5 dB."""
+    for act, lr, seed in itertools.product(("relu", "mish"), (1e-3, 1e-2), (0, 1)):
+        shift = (0.1 if lr == 1e-3 else -0.1) * (act == "mish") - (0.5 if lr == 1e-2 else 0.0)
+        images = {
+            "Set5": {
+                name: tuple(np.add(relu_image(2, "Set5", seed, i), (shift + 0.01 * i * seed, 0)))
+                for i, name in enumerate(IMAGES)
+            }
+        }
+        job = trained_job(act, seed)
+        job["metrics"] = make_job(act, 2, seed, images)["metrics"]
+        job["config"]["optim"] = {"lr": lr, "milestones": [200000]}
+        write_job(root, f"{act}_lr{lr}_s{seed}", job)
+
+
+def test_the_default_report_never_pools_two_learning_rates(tmp_path: Path) -> None:
+    lr_sweep(tmp_path)
+    code, out, _ = run_main([str(tmp_path)])
+    assert code == 0 and "ignored duplicate" not in out
+    assert "## Model `edsr_baseline`: optim.lr=0.001" in out and "## Model `edsr_baseline`: optim.lr=0.01" in out
+    rows = read_csv(tmp_path / "report" / "table1.csv")
+    mish = {r["setting"]: float(r["dpsnr_vs_reference"]) for r in rows if r["activation"] == "mish"}
+    assert mish == {"optim.lr=0.001": pytest.approx(0.1, abs=0.01), "optim.lr=0.01": pytest.approx(-0.1, abs=0.01)}
+
+
+def test_any_config_key_can_be_the_factor(tmp_path: Path) -> None:
+    lr_sweep(tmp_path)
+    code, out, _ = run_main([str(tmp_path), "--factor", "optim.lr", "--reference", "1e-3"])
+    assert code == 0
+    assert "# Table 1: optim.lr" in out
+    # Within each activation, the lrs compared: a section per activation, columns named key=value.
+    assert "## Model `edsr_baseline`: activation.name=mish" in out
+    assert "| Scale | Set | optim.lr=0.001 | optim.lr=0.01 |" in out
+    rows = read_csv(tmp_path / "report" / "table1.csv")
+    assert list(rows[0])[:5] == ["model", "setting", "scale", "dataset", "optim.lr"]
+    lr = {r["setting"]: float(r["dpsnr_vs_reference"]) for r in rows if r["optim.lr"] == "optim.lr=0.01"}
+    assert lr == {"activation.name=mish": pytest.approx(-0.7, abs=0.01), "activation.name=relu": pytest.approx(-0.5)}
+    assert all(r["verdict"] == "worse" for r in rows if r["optim.lr"] == "optim.lr=0.01")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--factor", "optim.lr"], "--factor optim.lr needs --reference VALUE"),
+        (["--factor", "optim.lrr", "--reference", "1"], "--factor optim.lrr: no job's config has that key"),
+        (["--factor", "optim.lr", "--reference", "5"], "--reference 5: no job has optim.lr at that value"),
+    ],
+)
+def test_a_factor_that_is_not_there_is_one_line(tmp_path: Path, argv: list[str], message: str) -> None:
+    lr_sweep(tmp_path)
+    code, out, err = run_main([str(tmp_path), *argv])
+    assert (code, out) == (2, "") and err.startswith(f"error: {message}") and len(err.strip().splitlines()) == 1
 
 
 def sweep_with_known_effect(root: Path, effects: dict[str, float], seeds: int = 5) -> None:
@@ -117,7 +164,7 @@ def test_end_to_end_a_known_effect_is_found_and_no_effect_is_not(tmp_path: Path)
     # Stars on mish only, the primary endpoint first, and a plan from the observed spread.
     primary = next(line for line in out.splitlines() if line.startswith("| x2 | Set14, B100 |"))
     assert primary.split(" | ")[3].count("]*") == 1 and "]*" not in primary.split(" | ")[2]
-    plan = next(line for line in out.splitlines() if "| primary, pooled over activations |" in line)
-    assert int(plan.split(" | ")[5].replace(",", "")) > 8
+    plan = next(line for line in out.splitlines() if "| primary, pooled over levels |" in line)
+    assert int(plan.split(" | ")[8].replace(",", "")) > 8
     results = [json.loads(p.read_text()) for p in tmp_path.glob("*/results.json")]
     assert len(results) == 24

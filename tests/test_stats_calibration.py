@@ -21,7 +21,7 @@ from src.report.stats import Comparison
 from src.report.summary import summarize
 
 ACTIVATIONS = ("relu", "lrelu", "swish", "mish")
-SETTING = {"model.n_resblocks": 16, "model.n_feats": 64, "steps": 300000, "batch": 16, "world_size": 1}
+SETTING = {"model.net.n_resblocks": 16, "model.net.n_feats": 64, "trainer.max_steps": 300000, "world_size": 1}
 
 
 def simulate(
@@ -55,7 +55,7 @@ def simulate(
                     scale=2,
                     seed=seed,
                     metrics=metrics,
-                    setting=SETTING,
+                    identity={**SETTING, "activation.name": act, "scale": 2, "seed": seed},
                 )
             )
     return jobs, per_image
@@ -134,7 +134,7 @@ def test_the_interval_is_over_seeds_not_images() -> None:
     widths = {}
     for size in (10, 1000):
         jobs, _ = simulate(rng, {}, 5, {"Set14": size}, run_sd=0.05, image_sd=0.05)
-        (cell,) = [c for c in summarize(jobs).sections[0].cells.values() if c.activation == "mish"]
+        (cell,) = [c for c in summarize(jobs).sections[0].cells.values() if c.level == "mish"]
         widths[size] = cell.psnr_vs_reference.ci_high - cell.psnr_vs_reference.ci_low
         assert cell.psnr_vs_reference.n == 5
     assert widths[1000] > 0.02 and math.isfinite(widths[10])

@@ -190,7 +190,8 @@ def plot(deltas: Sequence[ModelDelta], path: Path) -> None:
 def report(summary: Summary, out: Path) -> tuple[str, list[Path]]:
     """Write the cross-architecture summary when the summary holds two or more models: its text and paths."""
     deltas = model_deltas(summary)
-    if len({d.model for d in deltas}) < 2:
+    # Across models, not across the settings of one model (those are compared by --factor, not pooled).
+    if len({s.model for s in summary.sections if s.primary}) < 2:
         return "", []
     reference = summary.sections[0].reference if summary.sections else summary.factor.reference
     text = markdown(deltas, summary.psnr_key, summary.margin, reference)

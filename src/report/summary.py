@@ -20,10 +20,11 @@ from typing import Any
 
 from src.contracts.identity import describe_differences, differences
 from src.contracts.results import FINISHED
-from src.report.collect import BICUBIC, MISMATCHED, PSNR_RANGE, UNFINISHED, UNREADABLE, Job, number, value_text
+from src.report.collect import BICUBIC, MISMATCHED, PSNR_RANGE, UNFINISHED, UNREADABLE, Job, number
 from src.report.crossed import CrossedInterval, crossed_interval
 from src.report.decisions import ALPHA, DEFAULT_MARGIN, family_verdicts, paired_tests
 from src.report.factor import Factor
+from src.report.factor import value_text as factor_value_text
 from src.report.stats import Comparison, mean_std, minimum_detectable_effect, paired_t
 
 SET_ORDER = ("DIV2K", "Set5", "Set14", "B100", "Urban100")
@@ -205,12 +206,16 @@ def _setting_groups(jobs: list[Job], factor: Factor) -> dict[tuple[str, str], li
     for (model, scale), settings in by_scale.items():
         varying = sorted({k for s in settings.values() for t in settings.values() for k in differences(s, t)})
         for key, setting in settings.items():
-            shown = ", ".join(f"{k}={value_text(setting.get(k, '(unset)'), 40)}" for k in varying[:4])
+            shown = ", ".join(f"{k}={_shown(setting, k)}" for k in varying[:4])
             names[(model, scale, key)] = shown + (f" (+{len(varying) - 4} more)" if len(varying) > 4 else "")
     groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
     for job in jobs:
         groups[(job.model, names[(job.model, job.scale, _key(settings_of[job.path]))])].append(job)
     return groups
+
+
+def _shown(setting: dict[str, Any], key: str) -> str:
+    return factor_value_text(setting[key])[:40] if key in setting else "(unset)"
 
 
 def _setting_of(job: Job, jobs: list[Job], factor: Factor) -> dict[str, Any]:
@@ -221,9 +226,9 @@ def _setting_of(job: Job, jobs: list[Job], factor: Factor) -> dict[str, Any]:
         return mine
     for other in jobs:
         theirs = factor.setting(other)
-        if other.status != UNFINISHED and (other.model, other.scale) == (job.model, job.scale):
-            if all(theirs.get(k, v) == v for k, v in mine.items()) and set(mine) <= set(theirs):
-                return theirs
+        siblings = other.status != UNFINISHED and (other.model, other.scale) == (job.model, job.scale)
+        if siblings and set(mine) <= set(theirs) and all(theirs[k] == v for k, v in mine.items()):
+            return theirs
     return mine
 
 

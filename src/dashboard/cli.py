@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from src.contracts.errors import UserError, user_errors_exit
+from src.contracts.rundir import SweepDir
 from src.dashboard.publish import base_url, check_reachable, has_credentials
-from src.dashboard.sweep import REPORT_DIR, Sweep, read_sweep
+from src.dashboard.sweep import Sweep, read_sweep, report_dir
 
 SPEC_FILE = "wandb_dashboard.json"
-TABLE_FILE = "table1.md"
 INSTALL_HINT = 'pip install -e ".[dashboards]"'
 
 
@@ -31,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--dry-run",
         action="store_true",
-        help=f"only write <sweep>/{REPORT_DIR}/{SPEC_FILE} (the default when no W&B credentials are found)",
+        help=f"only write <sweep>/{SweepDir('.').report.name}/{SPEC_FILE} (the default without W&B credentials)",
     )
     return parser
 
@@ -44,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError as err:
         raise UserError(f"W&B dashboards need the optional extra ({err.name} is missing): {INSTALL_HINT}") from None
     sweep = read_sweep(args.sweep)
+    for note in sweep.left_out:
+        print(f"left out: {note}")
     project = args.project or sweep.project
     if not project:
         raise UserError("the jobs name no W&B project; pass --project NAME")
@@ -58,20 +59,17 @@ def main(argv: list[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _report_files(sweep: Sweep):
-    """Table 1 Markdown and plots from `<sweep>/report/` (src.report's outputs); when absent, src.report makes
-    them in a temporary directory, so the sweep's directory is not written to."""
-    existing = sweep.directory / REPORT_DIR
-    if (existing / TABLE_FILE).is_file():
-        yield (existing / TABLE_FILE).read_text(), _plots(existing)
-        return
-    from src.report.cli import main as report_main
+    """Table 1 Markdown and plots from the sweep's report folder (src.report's outputs); when absent, src.report
+    writes them to a temporary directory, so the sweep's directory is not written to."""
+    from src.report.cli import write_report
 
+    existing = SweepDir(sweep.directory)
+    if existing.table1.is_file():
+        yield existing.table1.read_text(), _plots(existing.report)
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        with contextlib.redirect_stdout(io.StringIO()):
-            code = report_main([str(sweep.directory), "--out", tmp])
-        if code != 0:
-            raise UserError(f"python -m src.report {sweep.directory} failed (exit {code}); run it to see why")
-        yield (Path(tmp) / TABLE_FILE).read_text(), _plots(Path(tmp))
+        report = write_report([sweep.directory], Path(tmp))
+        yield report.text, _plots(Path(tmp))
 
 
 def _plots(directory: Path) -> dict[str, Path]:
@@ -98,7 +96,7 @@ def specification(
 
 def _dry_run(spec, sweep, entity, project, table, plots, args) -> int:
     views, report, document = specification(spec, sweep, entity, project, table, plots, offline=True)
-    out = sweep.directory / REPORT_DIR / SPEC_FILE
+    out = report_dir(sweep) / SPEC_FILE
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(document, indent=1) + "\n")
     why = "--dry-run" if args.dry_run else f"no W&B credentials for {base_url()}"

@@ -73,8 +73,9 @@ def test_same_seed_in_two_settings_is_not_a_duplicate(tmp_path: Path) -> None:
     code, out, _ = run_main([str(tmp_path)])
     assert code == 0
     assert "ignored duplicate" not in out
-    assert "## Model `edsr_baseline`: precision=32-true" in out and "precision=(unset)" in out
-    assert {j.identity.get("precision") for j in collect([tmp_path])} == {"32-true", None}
+    # The precision a job trained in is the fact its config's fast.precision resolved to.
+    assert "## Model `edsr_baseline`: fast.precision=32-true" in out and "fast.precision=bf16-mixed" in out
+    assert {j.identity["fast.precision"] for j in collect([tmp_path])} == {"32-true", "bf16-mixed"}
 
 
 def lr_sweep(root: Path) -> None:

@@ -19,9 +19,10 @@ from typing import Any
 
 # Keys (and everything under them) that cannot change a job's numbers: where files go, how progress and
 # W&B are shown, how fast data is fed (the sample stream is a pure function of seed and step), the
-# decompression-bomb guard, and force (which only decides whether to redo).
+# decompression-bomb guard, force (which only decides whether to redo), and how the report judges the sweep.
 NOT_IDENTITY: tuple[str, ...] = (
     "paths",
+    "report",
     "hydra",
     "logger",
     "callbacks",

@@ -35,6 +35,7 @@ _RESOLVED_COPIES = ("model.net.act", "model.net.act_params", "model.net.act_scop
 _RESOLVED_COPIES += ("data.scale", "data.seed")
 # What a training job records outside its config that still makes two jobs different experiments.
 _RUN_FACTS = ("world_size", "precision")
+_PRECISION = "fast.precision"
 # The keys both `results.json` and a checkpoint's identity name, that an evaluation must agree with.
 _CHECKPOINT_KEYS = ("model", "activation", "scale")
 
@@ -178,6 +179,10 @@ def identity_of(data: dict[str, Any], run: RunDir | None = None) -> dict[str, An
     if not isinstance(identity, dict):
         identity = (_hydra_identity(run) if run is not None else None) or _resolved_identity(data.get("config"))
     facts = {k: data[k] for k in _RUN_FACTS if data.get(k) is not None and k not in identity}
+    if "precision" in facts and _PRECISION in identity:
+        # The precision the job trained in is the fact its config's `fast.precision` (often `auto`) resolved to:
+        # one key, so that a sweep over fast.precision differs in its factor only.
+        identity = {**identity, _PRECISION: facts.pop("precision")}
     return {**identity, **facts}
 
 

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from src.report.decisions import ALPHA, PairedTests, family_verdicts
-from src.report.factor import display_name
-from src.report.plots import column_order
+from src.report.factor import column_order, display_name
 from src.report.pooling import Pooled, equivalence_p, pool
 from src.report.stats import Comparison
 from src.report.summary import Summary

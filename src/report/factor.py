@@ -87,6 +87,11 @@ class Factor:
             )
 
 
+def column_order(label: str) -> tuple[int, Any]:
+    """The activation columns' order: bicubic, ReLU, then the registry's."""
+    return Factor().order(label, DEFAULT_REFERENCE)
+
+
 def display_name(label: str) -> str:
     """A column header: 'Bicubic', the activation registry's name ('lrelu(0.2)' -> 'LeakyReLU(0.2)'), or the
     label itself (`optim.lr=0.001`: unregistered labels stay as they are)."""

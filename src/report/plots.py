@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from src.models.activations import activation_order, formula_values
-from src.report.collect import BICUBIC, Job, number
+from src.models.activations import formula_values
+from src.report.collect import Job, number
 from src.report.decisions import BETTER, EQUIVALENT, WORSE
-from src.report.factor import display_name
+from src.report.factor import column_order, display_name
 from src.report.summary import Cell, Section, Summary
 
 if TYPE_CHECKING:
@@ -25,11 +25,6 @@ if TYPE_CHECKING:
 _LINESTYLES = ("-", "--", ":", "-.")
 # How a verdict is marked on the ΔPSNR plots: filled for a difference, a diamond for equivalence, hollow otherwise.
 _VERDICT_MARKERS = {BETTER: ("o", True), WORSE: ("o", True), EQUIVALENT: ("D", True)}
-
-
-def column_order(label: str) -> tuple[int, tuple[int, str]]:
-    """Bicubic first, then the activation registry's order (other labels after it, by name)."""
-    return (0, (0, "")) if label == BICUBIC else (1, activation_order(label))
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -149,7 +144,7 @@ def _series(points: Any) -> tuple[np.ndarray, np.ndarray] | None:
 
 def training_curves(jobs: Sequence[Job], psnr_key: str, path: Path) -> bool:
     """train/loss and val/<set>/<psnr_key> against step for every job that logged them; False if none did."""
-    logged = [j for j in jobs if j.activation and j.activation != BICUBIC and j.history]
+    logged = [j for j in jobs if j.activation and not j.is_bicubic and j.history]
     keys = sorted({k for j in logged for k in j.history if k.startswith("val/") and k.endswith(f"/{psnr_key}")})
     if any("train/loss" in j.history for j in logged):
         keys.insert(0, "train/loss")

@@ -50,6 +50,11 @@ class Cell:
     note: str = ""
 
     @property
+    def is_bicubic(self) -> bool:
+        """The bicubic reference column: one deterministic value, never compared or given a spread."""
+        return self.level == BICUBIC
+
+    @property
     def n_seeds(self) -> int:
         return len(self.psnr)
 

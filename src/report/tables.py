@@ -11,7 +11,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from src.report.collect import BICUBIC
 from src.report.decisions import ALPHA, BETTER, WORSE
 from src.report.factor import display_name
 from src.report.stats import Comparison
@@ -86,7 +85,7 @@ def _compared(section: Section) -> list[str]:
 
 
 def _seed_counts(section: Section) -> tuple[int, list[int]]:
-    cells = [c for c in section.cells.values() if c.level != BICUBIC]
+    cells = [c for c in section.cells.values() if not c.is_bicubic]
     n_max = max((c.n_seeds for c in cells), default=0)
     return n_max, sorted({s for c in cells for s in c.seeds if s is not None})
 
@@ -102,7 +101,7 @@ def _exclusion_text(section: Section, scale: int, act: str) -> str:
 
 def _notes(cell: Cell, section: Section, n_max: int) -> str:
     notes = []
-    if cell.level != BICUBIC and cell.n_seeds < n_max:
+    if not cell.is_bicubic and cell.n_seeds < n_max:
         notes.append(f"n={cell.n_seeds}")
     excluded = _exclusion_text(section, cell.scale, cell.level)
     if excluded:
@@ -115,7 +114,7 @@ def _absolute(cell: Cell, style: Style) -> str:
     psnr, psnr_std = cell.psnr_mean_std
     ssim, ssim_std = cell.ssim_mean_std
     psnr_text, ssim_text = _fmt(psnr, 2), _fmt(ssim, 4)
-    if cell.level != BICUBIC and cell.n_seeds > 1:
+    if not cell.is_bicubic and cell.n_seeds > 1:
         psnr_text += style.pm + _fmt(psnr_std, 2)
         ssim_text += style.pm + _fmt(ssim_std, 4)
     return f"{psnr_text} / {ssim_text}"
@@ -282,7 +281,7 @@ def _seed_text(section: Section) -> str:
     text = f"{n_max} seed{'s' if n_max != 1 else ''} per cell" + (
         f" (seeds {', '.join(map(str, seeds))})" if seeds else ""
     )
-    if any(c.n_seeds < n_max for c in section.cells.values() if c.level != BICUBIC):
+    if any(c.n_seeds < n_max for c in section.cells.values() if not c.is_bicubic):
         text = f"up to {text}; cells with fewer say n="
     return text
 

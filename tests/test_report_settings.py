@@ -120,6 +120,14 @@ def test_any_config_key_can_be_the_factor(tmp_path: Path) -> None:
     assert all(r["verdict"] == "worse" for r in rows if r["optim.lr"] == "optim.lr=0.01")
 
 
+def test_without_relu_runs_the_default_report_shows_the_activations_uncompared(tmp_path: Path) -> None:
+    write_job(tmp_path, "mish0", trained_job("mish", 0))
+    code, out, _ = run_main([str(tmp_path)])
+    assert code == 0 and "No ReLU runs in this section" in out
+    code, _, err = run_main([str(tmp_path), "--reference", "swish"])
+    assert code == 2 and err.startswith("error: --reference swish: no job has activation at that value")
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

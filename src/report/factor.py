@@ -79,7 +79,10 @@ class Factor:
                 f"--factor {self.key}: no job's config has that key; keys that vary in these jobs: "
                 f"{', '.join(varying[:8]) or 'none'}"
             )
-        if not any(self.is_reference(j) for j in trained):
+        # Without ReLU runs the default report still shows every activation (uncompared); a reference the user
+        # named must exist.
+        named = not (self.is_activation and self.reference == DEFAULT_REFERENCE)
+        if named and not any(self.is_reference(j) for j in trained):
             levels = sorted({self.label(j) for j in trained if self.values(j)})
             raise UserError(
                 f"--reference {self.reference}: no job has {self.key} at that value; the levels are "

@@ -55,7 +55,17 @@ class Style:
 
 
 # `<` and `>` print as other glyphs in LaTeX's default text font encoding.
-_TEX = {"_": r"\_", "%": r"\%", "&": r"\&", "#": r"\#", "±": r"$\pm$", "<": r"$<$", ">": r"$>$", "Δ": r"$\Delta$"}
+_TEX = {
+    "α": r"$\alpha$",
+    "_": r"\_",
+    "%": r"\%",
+    "&": r"\&",
+    "#": r"\#",
+    "±": r"$\pm$",
+    "<": r"$<$",
+    ">": r"$>$",
+    "Δ": r"$\Delta$",
+}
 
 
 def _tex_escape(text: str) -> str:
@@ -239,9 +249,9 @@ def _primary_text(primary: Primary, sets: tuple[str, ...], style: Style) -> str:
     text = interval_text(comparison, 3) + (style.mark(MARK) if _significant(comparison) else "")
     text += _verdict(comparison)
     if comparison.n < 2 or not math.isfinite(comparison.p_value):
-        text += f" (n={comparison.n}: {comparison.note})"
+        text += style.text(f" (n={comparison.n}: {comparison.note})")
     else:
-        text += f" (p_adj={_p(comparison.p_adj)}, n={comparison.n}, MDE={_fmt(comparison.mde_80, 3)})"
+        text += style.text(f" (p_adj={_p(comparison.p_adj)}, n={comparison.n}, MDE={_fmt(comparison.mde_80, 3)})")
     crossed = primary.crossed
     if crossed is not None and math.isfinite(crossed.low):
         text += f"; images sampled: [{_fmt(crossed.low, 3, signed=True)}, {_fmt(crossed.high, 3, signed=True)}]"

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from src.data import cache, demo
 from src.data.demo import MANIFEST, build_bundled
@@ -199,3 +200,54 @@ def test_four_jobs_importing_matplotlib_on_an_empty_font_cache_all_start(tmp_pat
     code = "import logging; logging.basicConfig(level=logging.INFO); import matplotlib.font_manager"
     after = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert after.returncode == 0 and "generated new fontManager" not in after.stderr, after.stderr[-2000:]
+
+
+# Everything at once: four demo jobs through the joblib launcher on an empty HOME ------------------------------
+
+# Settings that would point a job at folders that are not fresh (the test session sets some of them).
+NOT_FRESH = ("XDG_CACHE_HOME", "XDG_CONFIG_HOME", "MPLCONFIGDIR", "WANDB_DIR", "WANDB_CACHE_DIR", "WANDB_CONFIG_DIR")
+
+
+def fresh_env(home: Path) -> dict[str, str]:
+    """The environment of a newcomer's first command: an empty HOME holding the data root and the cache."""
+    env = {k: v for k, v in os.environ.items() if k not in NOT_FRESH}
+    return env | {
+        "HOME": str(home),
+        "SR_DEMO_DATA_DIR": str(home / "demo-data"),
+        "SR_CACHE_DIR": str(home / "cache"),
+        "WANDB_MODE": "offline",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "HYDRA_FULL_ERROR": "0",
+    }
+
+
+@pytest.mark.slow
+def test_four_demo_jobs_started_at_once_on_an_empty_home_all_finish(tmp_path: Path) -> None:
+    """The data root, the image cache, matplotlib's and W&B's folders, Hydra's job folders and the job locks,
+    all made for the first time by 4 jobs at once (the demo's launcher, 4 workers)."""
+    from src.contracts.rundir import RunDir
+
+    home, sweep = tmp_path / "home", tmp_path / "sweep"
+    home.mkdir()
+    axes = ["experiment=demo", "scale=2", "seed=0,1", "activation=relu,identity", "hydra.launcher.n_jobs=4"]
+    # A few steps, and the 2 validation photos as the test set: the first use is the same, the job shorter.
+    short = ["trainer.max_steps=3", "data.steps_per_epoch=3", "optim.milestones=[2]", "data.test_sets=[PhotosVal]"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "src.train", "-m", *axes, *short, f"hydra.sweep.dir={sweep}"],
+        env=fresh_env(home),
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "Traceback" not in output, output[-3000:]
+    jobs = [RunDir(p) for p in sorted(sweep.glob("x2-*"))]
+    assert len(jobs) == 4
+    for job in jobs:
+        assert json.loads(job.results.read_text())["status"] == "finished"
+        assert job.hydra_config.is_file() and list(job.wandb.glob("offline-run-*/run-*.wandb"))
+    assert json.loads((home / "demo-data" / MANIFEST).read_text())["bundled"] == "skimage"
+    assert [p.name for p in home.iterdir() if "demo-data" in p.name] == ["demo-data"]  # no builder's leftovers
+    assert not [p for p in (home / "cache").iterdir() if p.suffix not in (".npy", ".json")]

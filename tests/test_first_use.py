@@ -170,6 +170,34 @@ def test_four_jobs_filling_an_empty_image_cache_at_once_never_see_an_entry_repla
         assert lr.shape == (48, 36, 1)
 
 
+# A file removed under a job (a cache cleared by hand) is one line, never a raw FileNotFoundError ------------
+
+
+def test_files_removed_under_a_job_are_one_line_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from src.contracts.errors import UserError
+    from src.data import layout
+
+    with pytest.raises(UserError, match="no such image file"):
+        cache.cached_array(tmp_path / "gone.png", cache_dir=tmp_path / "cache")
+    write_image(tmp_path / "a.png", np.zeros((4, 4, 1), np.uint8))
+    cache.cached_array(tmp_path / "a.png", cache_dir=tmp_path / "cache")  # checked by this process ...
+    for entry in (tmp_path / "cache").iterdir():
+        entry.unlink()  # ... then the cache is cleared while the job runs
+    with pytest.raises(UserError, match="changed while in use"):
+        cache.cached_array(tmp_path / "a.png", cache_dir=tmp_path / "cache")
+
+    def removed(*_args: object) -> None:
+        raise FileNotFoundError(2, "No such file or directory", str(tmp_path / "x"))
+
+    monkeypatch.setattr(layout, "list_images", removed)
+    with pytest.raises(UserError, match="removed while being read"):
+        layout.set_images(tmp_path, "DIV2K HR folder")
+    monkeypatch.setattr(demo, "_write_photos", removed)
+    with pytest.raises(UserError, match="rerun the command") as err:
+        build_bundled("skimage", tmp_path / "demo")
+    assert "\n" not in str(err.value) and not list(tmp_path.glob(".demo.*"))
+
+
 # Matplotlib's font cache under a fresh HOME (torchmetrics imports pyplot in every training job) --------------
 
 

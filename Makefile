@@ -58,7 +58,7 @@ SMOKE_AXES := seed=0,1 activation=relu,identity experiment=demo
 SMOKE_TRAIN_ARGS := trainer.max_steps=6 data.steps_per_epoch=3 'optim.milestones=[4]' hydra.launcher.n_jobs=4
 SMOKE_JOBS := 8
 
-demo-smoke: install  ## `make demo` in miniature from a fresh HOME and empty caches, as CI runs it (~2 min)
+demo-smoke: install  ## `make demo` in miniature from a fresh HOME and empty caches, as CI runs it (~70 s)
 	@fresh=$$(mktemp -d) && mkdir "$$fresh/home" && start=$$(date +%s) && \
 	if env -u XDG_CACHE_HOME -u XDG_CONFIG_HOME -u MPLCONFIGDIR -u WANDB_DIR -u WANDB_CACHE_DIR -u WANDB_CONFIG_DIR \
 		HOME="$$fresh/home" SR_DEMO_DATA_DIR="$$fresh/home/demo-data" SR_CACHE_DIR="$$fresh/home/cache" WANDB_MODE=offline \

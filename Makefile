@@ -11,7 +11,7 @@ DATA_DIR ?= data
 # steps; passive waiting costs nothing measurable when the machine is idle.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help install test test-fast lint demo data bench bench-gpu clean
+.PHONY: help install test test-fast lint demo demo-smoke data bench bench-gpu clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,13 +32,15 @@ DEMO_DIR ?= multirun/demo-$(DEMO_STAMP)
 DEMO_AXES := seed=0,1,2,3 activation=relu,lrelu,swish,mish,identity experiment=demo
 DEMO_JOBS := 40
 DEMO_BICUBIC := model=bicubic experiment=demo
+# More overrides for every training job (demo-smoke shortens the runs; the demo itself takes the experiment's).
+DEMO_TRAIN_ARGS :=
 
 demo: install  ## the whole study on images shipped with scikit-image, on a CPU (~10 min): 40 jobs, bicubic, Table 1
-	@echo "demo: 5 activations x 2 scales x 4 seeds into $(DEMO_DIR) (images: $${SR_DEMO_DATA_DIR:-~/.cache/srsweep/demo})"
+	@echo "demo: $(DEMO_JOBS) jobs ($(DEMO_AXES), x2 then x4) into $(DEMO_DIR) (images: $${SR_DEMO_DATA_DIR:-~/.cache/srsweep/demo})"
 	@start=$$(date +%s) && for scale in 2 4; do \
-		OMP_NUM_THREADS=1 $(BIN)/python -m src.train -m scale=$$scale $(DEMO_AXES) hydra.sweep.dir=$(DEMO_DIR) || exit 1; \
+		OMP_NUM_THREADS=1 $(BIN)/python -m src.train -m scale=$$scale $(DEMO_AXES) $(DEMO_TRAIN_ARGS) hydra.sweep.dir=$(DEMO_DIR) || exit 1; \
 	done && printf '{"seconds": %s, "command": "python -m src.train -m scale=2|4 %s", "jobs": %s, "finished": "%s"}\n' \
-		"$$(( $$(date +%s) - start ))" "$(DEMO_AXES)" "$(DEMO_JOBS)" "$$(date -u +%Y-%m-%dT%H:%M:%S+00:00)" \
+		"$$(( $$(date +%s) - start ))" "$(strip $(DEMO_AXES) $(DEMO_TRAIN_ARGS))" "$(DEMO_JOBS)" "$$(date -u +%Y-%m-%dT%H:%M:%S+00:00)" \
 		> $(DEMO_DIR)/demo_seconds.json
 	$(BIN)/python -m src.evaluate $(DEMO_BICUBIC) scale=2 hydra.run.dir=$(DEMO_DIR)/bicubic_x2
 	$(BIN)/python -m src.evaluate $(DEMO_BICUBIC) scale=4 hydra.run.dir=$(DEMO_DIR)/bicubic_x4
@@ -47,6 +49,25 @@ demo: install  ## the whole study on images shipped with scikit-image, on a CPU 
 	@echo "      the plots      $(DEMO_DIR)/report/delta_psnr.png (dPSNR vs ReLU with seed-level 95% CIs), $(DEMO_DIR)/report/*.png"
 	@echo "      the W&B runs   wandb sync $(DEMO_DIR)/*/wandb/offline-run-*"
 	@echo "      W&B dashboards $(BIN)/python -m src.dashboard $(DEMO_DIR)  (a dry run until you wandb login; then it publishes)"
+
+# The newcomer's first command as CI runs it: the demo recipe above, from a fresh HOME with empty data root,
+# image cache and W&B/matplotlib folders, on 2 seeds x 2 activations and a few steps. The 4 jobs of each sweep
+# start at once (4 joblib workers, whatever the core count), so they build the data root and fill the cache
+# together, as the demo's jobs do on a first run.
+SMOKE_AXES := seed=0,1 activation=relu,identity experiment=demo
+SMOKE_TRAIN_ARGS := trainer.max_steps=6 data.steps_per_epoch=3 'optim.milestones=[4]' hydra.launcher.n_jobs=4
+SMOKE_JOBS := 8
+
+demo-smoke: install  ## `make demo` in miniature from a fresh HOME and empty caches, as CI runs it (~70 s)
+	@fresh=$$(mktemp -d) && mkdir "$$fresh/home" && start=$$(date +%s) && \
+	if env -u XDG_CACHE_HOME -u XDG_CONFIG_HOME -u MPLCONFIGDIR -u WANDB_DIR -u WANDB_CACHE_DIR -u WANDB_CONFIG_DIR \
+		HOME="$$fresh/home" SR_DEMO_DATA_DIR="$$fresh/home/demo-data" SR_CACHE_DIR="$$fresh/home/cache" WANDB_MODE=offline \
+		$(MAKE) --no-print-directory demo DEMO_DIR="$$fresh/sweep" DEMO_AXES="$(SMOKE_AXES)" \
+			DEMO_TRAIN_ARGS="$(SMOKE_TRAIN_ARGS)" DEMO_JOBS=$(SMOKE_JOBS) \
+		&& test "$$(ls "$$fresh"/sweep/*/results.json | wc -l)" -eq $$(( $(SMOKE_JOBS) + 2 )) \
+		&& test -s "$$fresh/sweep/report/table1.md"; then \
+		echo "demo-smoke: passed in $$(( $$(date +%s) - start )) s"; rm -rf "$$fresh"; \
+	else echo "demo-smoke: FAILED after $$(( $$(date +%s) - start )) s; its files are in $$fresh" >&2; exit 1; fi
 
 test: install  ## run the whole test suite (slow end-to-end tests included)
 	$(BIN)/python -m pytest -q

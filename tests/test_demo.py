@@ -185,3 +185,27 @@ def test_one_demo_job_bicubic_and_the_report(tmp_path: Path) -> None:
         line for line in (sweep / "report" / "table1.md").read_text().splitlines() if line.startswith("| Scale")
     )
     assert [c.strip() for c in header.strip("|").split("|")][-2:] == ["Bicubic", "ReLU"]
+
+
+def _make_variable(makefile: str, name: str) -> list[str]:
+    line = next(ln for ln in makefile.splitlines() if ln.startswith(f"{name} :="))
+    return [arg.strip("'") for arg in line.split(":=", 1)[1].split()]
+
+
+def test_demo_smoke_is_the_demo_recipe_in_miniature_from_a_fresh_home_and_ci_runs_it() -> None:
+    project = Path(__file__).resolve().parents[1]
+    makefile = (project / "Makefile").read_text()
+    recipe = makefile[makefile.index("\ndemo-smoke:") : makefile.index("\ntest:")]
+    # `make demo` itself with other variables, not a copy of its commands; fresh HOME, data root, cache; no W&B.
+    assert "$(MAKE) --no-print-directory demo " in recipe and "src.train" not in recipe
+    for setting in ('HOME="$$fresh/home"', "SR_DEMO_DATA_DIR=", "SR_CACHE_DIR=", "WANDB_MODE=offline"):
+        assert setting in recipe
+    assert "make demo-smoke" in (project / ".ci" / "run").read_text()
+    # Its sweep: both activation kinds and 2 seeds, jobs side by side, and overrides the demo config accepts.
+    axes, args = _make_variable(makefile, "SMOKE_AXES"), _make_variable(makefile, "SMOKE_TRAIN_ARGS")
+    assert "activation=relu,identity" in axes and "seed=0,1" in axes and "hydra.launcher.n_jobs=4" in args
+    single = [a for a in axes if "," not in a] + [a for a in args if not a.startswith("hydra.")]
+    for scale in (2, 4):
+        cfg = _compose("train", f"scale={scale}", *single)
+        assert cfg.trainer.max_steps <= 10 and max(cfg.optim.milestones) < cfg.trainer.max_steps
+        assert cfg.data.bundled == "skimage" and cfg.init_from == "x2"

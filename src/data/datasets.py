@@ -12,8 +12,8 @@ from torch.utils.data import Dataset, Sampler
 
 from src.contracts.errors import UserError
 from src.data.cache import cached_array
-from src.data.images import DEFAULT_MAX_PIXELS, list_images
-from src.data.layout import GET_DATA, SetDirs, require_dir
+from src.data.images import DEFAULT_MAX_PIXELS
+from src.data.layout import GET_DATA, SetDirs, set_images
 
 
 @dataclass
@@ -40,8 +40,7 @@ def load_pairs(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> list[ImagePair]:
     """HR images of a set with their LR: the `LR_bicubic` file where present, else MATLAB bicubic of the HR."""
-    require_dir(dirs.hr, f"{dirs.name} HR folder")
-    hr_files = list_images(dirs.hr)[:limit]
+    hr_files = set_images(dirs.hr, f"{dirs.name} HR folder")[:limit]
     if not hr_files:
         raise UserError(f"{dirs.name}: no images in {dirs.hr}; {GET_DATA}")
     pairs = []

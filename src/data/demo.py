@@ -9,10 +9,12 @@ made from HR by the data code itself (MATLAB bicubic), as for any set without an
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -116,12 +118,14 @@ def _is_complete(root: Path, manifest: dict) -> bool:
 
 
 def build_bundled(name: str, root: Path) -> None:
-    """Write the bundled data set `name` to `root` once: built aside, then renamed into place.
+    """Write the bundled data set `name` to `root` once; return only when `root` holds it complete.
 
     Layout: `root/DIV2K/DIV2K_train_HR/<photo>.png` (training), `root/benchmark/PhotosVal/HR/<photo>.png`
-    (validation) and `root/benchmark/Photos/HR/<photo>.png` (test). A root holding this version's manifest is
-    left alone; a root built by another version is replaced; any other existing `root` is refused rather than
-    overwritten.
+    (validation) and `root/benchmark/Photos/HR/<photo>.png` (test). Safe when several jobs of a sweep start on
+    an empty cache at once: each builds in a private folder and renames it into place; a root holding this
+    version's manifest is never replaced (a builder that finds one there discards its own copy), so a job
+    already reading it never sees a file vanish. A root built by another version is replaced; any other
+    existing `root` is refused rather than overwritten.
     """
     if name not in BUNDLES:
         raise UserError(f"unknown bundled data set {name!r}: use data.bundled={' or '.join(BUNDLES)} (or null)")
@@ -129,40 +133,73 @@ def build_bundled(name: str, root: Path) -> None:
     manifest = _manifest(name)
     if _is_complete(root, manifest):
         return
-    stale = root.exists() and (root / MANIFEST).is_file()
-    if root.exists() and not stale and any(root.iterdir()):
+    _check_replaceable(root)
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.building-"))
+        try:
+            _write_photos(name, tmp, manifest)
+            _publish(tmp, root, manifest)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    except FileNotFoundError as err:  # a folder removed under us (by hand): one line, not a traceback
+        raise UserError(f"building the bundled data in {root} failed ({err}); rerun the command") from None
+    if not _is_complete(root, manifest):
+        raise UserError(f"{root} lost its bundled data while being built; rerun the command")
+
+
+def _check_replaceable(root: Path) -> None:
+    """A root with a manifest (another version's build) or an empty one may be replaced; nothing else."""
+    if root.exists() and not (root / MANIFEST).is_file() and (not root.is_dir() or any(root.iterdir())):
         raise UserError(
             f"{root} holds other files and is not a bundled data root: point paths.data_dir at a new folder"
         )
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.building-"))
+
+
+def _write_photos(name: str, folder: Path, manifest: dict) -> None:
+    """The crops in the official layouts, then the manifest, which marks the folder complete."""
+    train, val, test = BUNDLES[name]
+    source = _skimage_dir()
+    # HR folders only, so the scale passed to set_dirs (which names the LR folder) is immaterial.
+    groups = (
+        (set_dirs(folder, "DIV2K", 2, "train").hr, train),
+        (set_dirs(folder, VAL_SET, 2).hr, val),
+        (set_dirs(folder, TEST_SET, 2).hr, test),
+    )
+    for hr_dir, photos in groups:
+        for photo_name, photo in photos.items():
+            write_image(hr_dir / f"{photo_name}.png", _load(photo, source))
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+def _publish(tmp: Path, root: Path, manifest: dict) -> None:
+    """Rename the finished `tmp` to `root` unless a complete root of this version is there already (then the
+    caller discards `tmp`). Builders take turns here (a lock on the parent folder), so the check and the
+    rename are one step: a complete root someone just published is never mistaken for an old build."""
+    with _parent_locked(root):
+        if _is_complete(root, manifest):
+            return
+        _check_replaceable(root)
+        if root.exists():  # another version's build, or an empty folder: retire it first
+            old = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.old-"))
+            os.rename(root, old / "root")
+            shutil.rmtree(old, ignore_errors=True)
+        try:
+            os.rename(tmp, root)  # onto a non-empty folder this fails (ENOTEMPTY/EEXIST): never a silent swap
+        except OSError:
+            if not _is_complete(root, manifest):  # not another builder's root (where flock is unavailable)
+                raise
+
+
+@contextlib.contextmanager
+def _parent_locked(root: Path) -> Iterator[None]:
+    """An exclusive `flock` on `root`'s parent folder: no lock file to create or leave behind, and the kernel
+    releases it when its process dies, however it dies."""
+    fd = os.open(root.parent, os.O_RDONLY)
     try:
-        train, val, test = BUNDLES[name]
-        folder = _skimage_dir()
-        # HR folders only, so the scale passed to set_dirs (which names the LR folder) is immaterial.
-        groups = (
-            (set_dirs(tmp, "DIV2K", 2, "train").hr, train),
-            (set_dirs(tmp, VAL_SET, 2).hr, val),
-            (set_dirs(tmp, TEST_SET, 2).hr, test),
-        )
-        for hr_dir, photos in groups:
-            for photo_name, photo in photos.items():
-                write_image(hr_dir / f"{photo_name}.png", _load(photo, folder))
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        _move_into_place(tmp, root, manifest)
+        # A file system without flock (some network mounts) still has the rename that refuses a non-empty root.
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _move_into_place(tmp: Path, root: Path, manifest: dict) -> None:
-    """Rename `tmp` to `root`; an old build is moved away first. Another process that got there first wins."""
-    if root.exists():
-        old = Path(tempfile.mkdtemp(dir=root.parent, prefix=f".{root.name}.old-"))
-        with contextlib.suppress(FileNotFoundError):  # another process moved it away already
-            os.replace(root, old / "root")
-        shutil.rmtree(old, ignore_errors=True)
-    try:
-        os.rename(tmp, root)
-    except OSError:
-        if not _is_complete(root, manifest):
-            raise
+        os.close(fd)  # releases the lock

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from src.contracts.errors import UserError
+from src.data.images import list_images
 
 # The scales of the whole project: EDSR's upsampler, the standard LR sets (X2, X3, X4), and the LR files our
 # MATLAB imresize port reproduces bit for bit (the published X8 files differ from every port tried, so larger
@@ -37,6 +38,15 @@ def set_dirs(data_dir: Path, name: str, scale: int, split: str = "valid") -> Set
 def require_dir(path: Path, what: str) -> None:
     if not Path(path).is_dir():
         raise UserError(f"{what} not found: {path} does not exist; {GET_DATA}")
+
+
+def set_images(folder: Path, what: str) -> list[Path]:
+    """The images of a set's folder, sorted; a folder that is missing, or removed while listed, is one line."""
+    require_dir(folder, what)
+    try:
+        return list_images(folder)
+    except FileNotFoundError:
+        raise UserError(f"{what} {folder} was removed while being read; rerun the command, or {GET_DATA}") from None
 
 
 def check_scale(scale: int) -> None:

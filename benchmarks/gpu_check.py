@@ -77,7 +77,8 @@ def _section_runners(plan: Any, work: Path) -> dict[str, Callable[[], dict[str, 
         cfg = compose_config(root, work / "out", plan.patch, plan.batch, plan.curve_steps, baseline=False)
         net = {f"model.net.{k}": v for k, v in plan.net.items()}
         device = {"trainer.accelerator": "gpu" if plan.cuda else "cpu", "data.num_workers": 4 if plan.cuda else 0}
-        return with_settings(cfg, {**net, **device})
+        edsr_optim = {"optim.lr": 1e-4, "optim.milestones": [200_000]}  # EDSR's, not experiment=smoke's 1e-3
+        return with_settings(cfg, {**net, **device, **edsr_optim})
 
     return {
         "fast_path": lambda: gpu_check_fast.run(plan, project_cfg()),

@@ -5,15 +5,13 @@ The seeded network runs through the project's own inference (`super_resolve`: fp
 the receptive radius as context) and scoring (`score`: the protocol), on real photographs (Set14 HR when
 present, else scikit-image's) made LR by the project's MATLAB bicubic, once on each device. Equal means every
 image's PSNR (Y and RGB) within PSNR_TOLERANCE dB: the protocol rounds the output to uint8 levels, so the two
-devices' summation orders may flip a few pixels by one level, and no more. The comparison is made with the
-process's defaults (what `src.evaluate` gets) and again with cuDNN's TF32 off, so a difference caused by TF32
-convolutions shows as such.
+devices' summation orders may flip a few pixels by one level, and no more. `super_resolve` turns cuDNN's TF32
+off for this (PyTorch runs fp32 convolutions in TF32 by default on Ampere and later).
 """
 
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -57,16 +55,6 @@ def max_diff(a: Scores, b: Scores, kind: str) -> float:
     return max(abs(a[n][k] - b[n][k]) for n in a for k in METRICS if k.startswith(kind))
 
 
-@contextmanager
-def cudnn_tf32(allowed: bool):
-    before = torch.backends.cudnn.allow_tf32
-    torch.backends.cudnn.allow_tf32 = allowed
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.allow_tf32 = before
-
-
 def compare_devices(plan: Plan, net: EDSR, pairs: list) -> dict[str, Any]:
     """Device vs CPU, untiled and tiled: the largest per-image PSNR and SSIM differences."""
     out: dict[str, Any] = {}
@@ -78,10 +66,6 @@ def compare_devices(plan: Plan, net: EDSR, pairs: list) -> dict[str, Any]:
             "max_ssim_diff": max_diff(dev, cpu, "ssim"),
             "device_scores": dev,
         }
-        if plan.cuda:
-            with cudnn_tf32(False):
-                dev_ieee = scores_on(net, pairs, plan.device, tile)
-            out[label]["tf32_off_max_psnr_diff_db"] = max_diff(dev_ieee, cpu, "psnr")
     out["tiled_vs_untiled_max_psnr_diff_db"] = max_diff(
         out["tiled"]["device_scores"], out["untiled"]["device_scores"], "psnr"
     )

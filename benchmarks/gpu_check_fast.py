@@ -94,13 +94,20 @@ def run(plan: Plan, cfg: DictConfig) -> dict[str, Any]:
         if name == "compile" and not plan.cuda:
             runs[name] = skipped(NO_CPU_COMPILE)
             continue
-        runs[name] = _train(cfg, settings, plan.curve_window)
+        try:
+            runs[name] = _train(cfg, settings, plan.curve_window)
+        except Exception as err:  # one failing switch (say, compile without a toolchain) must not hide the rest
+            if name == REFERENCE:
+                raise
+            runs[name] = {"error": f"{type(err).__name__}: {err}", "max_relative_gap": float("inf")}
     reference = runs[REFERENCE]["window_means"]
     for res in runs.values():
-        if "skipped" not in res:
+        if "skipped" not in res and "error" not in res:
             res["max_relative_gap"] = curve_gap(res["window_means"], reference)
             res["within_tolerance"] = res["diverged_at"] is None and res["max_relative_gap"] <= TOLERANCE
     trained = {k: v for k, v in runs.items() if "skipped" not in v and k != REFERENCE}
+    for res in trained.values():
+        res.setdefault("within_tolerance", False)
     worst = max(trained, key=lambda k: trained[k]["max_relative_gap"])
     return {
         "summary": f"{len(trained)} switches, worst curve gap {trained[worst]['max_relative_gap']:.2%} ({worst}) "

@@ -82,7 +82,7 @@ def make_plan(cuda: bool) -> Plan:
         big_lr=(24, 32),
         big_tile=12,
         sweep_steps=4,
-        share_ks=(1, 2),
+        share_ks=(2,),  # two jobs side by side prove the launcher; each more sweep costs a CLI start-up
         share_models={"edsr_demo": {"data.patch_size": 12, "model.net.n_resblocks": 1, "model.net.n_feats": 8}},
     )
 

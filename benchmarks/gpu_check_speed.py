@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import lightning.pytorch as pl
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
@@ -27,8 +28,18 @@ from benchmarks.train_speed import SEED, StepTimer, fit_project, loader_batches
 AUTO = {k: "auto" for k in ("fast.precision", "fast.channels_last", "fast.cudnn_benchmark", "fast.fused_adam")}
 
 
+class SyncedStepTimer(StepTimer):
+    """StepTimer that waits for the GPU at the first and last timed step (and nowhere else, so the project's
+    loop keeps its own host-device overlap): a host clock alone would time kernels still queued."""
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        if torch.cuda.is_available() and trainer.global_step in (self.warmup, trainer.max_steps):
+            torch.cuda.synchronize()
+        super().on_train_batch_end(trainer, *args)
+
+
 def _project(cfg: DictConfig, plan: Plan) -> float:
-    timer = StepTimer(plan.speed_warmup)
+    timer = SyncedStepTimer(plan.speed_warmup)
     fit_project(cfg, [timer])
     return timer.steps / (timer.t1 - timer.t0)
 
@@ -86,11 +97,8 @@ def run(plan: Plan, cfg: DictConfig) -> dict[str, Any]:
         "mfu": mfu_note or {"peak_bf16_tflops": peak},
         "flops_per_step": flops,
         "variants": variants,
-        "tf32": {
-            "cudnn_conv": torch.backends.cudnn.allow_tf32,
-            "matmul": torch.backends.cuda.matmul.allow_tf32,
-            "note": "PyTorch's defaults, kept by all three: fp32 convolutions run in TF32 on Ampere and later",
-        },
+        "cudnn_conv_fp32_precision": getattr(getattr(torch.backends.cudnn, "conv", None), "fp32_precision", None),
+        "tf32_note": "PyTorch's default, kept by all three: training's fp32 convolutions run in TF32 on Ampere+",
         "setup": {
             "network": f"EDSR {plan.net}, x2",
             "batch": plan.batch,

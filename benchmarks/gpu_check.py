@@ -47,6 +47,7 @@ FIGURES = (
     ("speed", "speed_vs_edsr_pytorch_bf16", None),
     ("speed", "project_mfu", None),
     ("eval", "max_psnr_diff_db", "<= 0.0001"),
+    ("eval", "tiled_peak_mem_ratio", "<= 0.5"),
 )
 
 
@@ -121,6 +122,8 @@ def figures(sections: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if key in sections.get(section, {}):
             value = sections[section][key]
             out[f"gpu_{key}"] = {"value": value, "target": target, "met": Figure(section, key, target).met(value)}
+    for key, value in sections.get("sweeps", {}).get("images_per_s", {}).items():
+        out[f"gpu_shared_{key}_images_per_s"] = {"value": value, "target": None, "met": None}
     return out
 
 
@@ -173,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(json.dumps(rec, indent=2, default=float) + "\n")
     print(f"\n{rec['device']}: {'all checks passed' if rec['passed'] else 'FAILED'} in {rec['wall_seconds']:.0f} s")
     for name, fig in rec["figures"].items():
-        print(f"  {name:34s} {fig['value']!s:>24}  target {fig['target'] or '-'}")
+        value = f"{fig['value']:.4g}" if isinstance(fig["value"], float) else str(fig["value"])
+        print(f"  {name:42s} {value:>10}  target {fig['target'] or '-'}")
     print(f"wrote {out}")
     if cuda:
         merge_into_results(rec, args.results or RESULTS)

@@ -122,6 +122,7 @@ def run(plan: Plan) -> dict[str, Any]:
         "passed": worst <= PSNR_TOLERANCE,
         "devices": [plan.device, "cpu"],
         "comparison": devices,
+        "tiled_peak_mem_ratio": memory.get("tiled_peak_mem_ratio"),
         "peak_memory": memory,
         "setup": {
             "network": f"EDSR {plan.eval_net} x{SCALE}, torch.manual_seed(0)",

@@ -53,14 +53,15 @@ def test_cpu_path_runs_the_in_process_sections(tmp_path: Path, capsys: pytest.Ca
     assert evaluation["devices"] == ["cpu", "cpu"] and evaluation["passed"]
     assert {"untiled", "tiled"} <= evaluation["comparison"].keys()
     assert evaluation["comparison"]["tiled_vs_untiled_max_psnr_diff_db"] < 0.05
-    assert "CUDA" in evaluation["peak_memory"]["skipped"]
+    assert "CUDA" in evaluation["peak_memory"]["skipped"] and evaluation["tiled_peak_mem_ratio"] is None
     assert {"gpu_max_curve_gap", "gpu_max_psnr_diff_db"} <= record["figures"].keys()
 
 
 @pytest.mark.slow
 @no_cuda
 def test_cpu_path_runs_the_sweeps_through_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    sweeps = _check(tmp_path, ["sweeps"], capsys)["sections"]["sweeps"]
+    record = _check(tmp_path, ["sweeps"], capsys)
+    sweeps = record["sections"]["sweeps"]
     ddp = sweeps["ddp_sweep"]
     assert ddp["passed"] and "NCCL" in ddp["backend"]["skipped"]
     assert [j["status"] for j in ddp["jobs"]] == ["finished", "finished"]
@@ -68,6 +69,7 @@ def test_cpu_path_runs_the_sweeps_through_the_cli(tmp_path: Path, capsys: pytest
     demo = sweeps["gpu_shared"]["edsr_demo"]
     assert demo["k2"]["jobs"] == demo["k2"]["finished"] == 2 and len(demo["k2"]["per_job_images_per_s"]) == 2
     assert demo["k2"]["total_images_per_s"] == pytest.approx(sum(demo["k2"]["per_job_images_per_s"]))
+    assert record["figures"]["gpu_shared_edsr_demo_k2_images_per_s"]["value"] == demo["k2"]["total_images_per_s"]
     for skipped in (demo["k1"], demo["k4"], sweeps["gpu_shared"]["edsr_baseline"]["k2"]):
         assert "only make sense on CUDA" in skipped["skipped"]
 
@@ -126,11 +128,22 @@ def test_each_job_claims_a_free_slot_and_the_gpu_of_that_slot(tmp_path: Path, mo
         os.close(gpu_share._claimed["fd"])
 
 
-def test_without_cuda_the_hook_leaves_the_job_alone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_without_cuda_or_outside_a_sweep_the_hook_leaves_the_job_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf, open_dict
+
     monkeypatch.setattr(gpu_share, "_claimed", {})
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
-    gpu_share.ShareGpu(jobs_per_gpu=4).on_job_start(compose_config("train", f"paths.output_dir={tmp_path}"))
+    cfg = compose_config("train", f"paths.output_dir={tmp_path}")
+    gpu_share.ShareGpu(jobs_per_gpu=4).on_job_start(cfg)
     assert gpu_share._claimed == {} and "CUDA_VISIBLE_DEVICES" not in os.environ
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    with open_dict(cfg):
+        OmegaConf.update(cfg, "hydra", {"mode": RunMode.RUN, "sweep": {"dir": str(tmp_path)}}, merge=False)
+    gpu_share.ShareGpu(jobs_per_gpu=4).on_job_start(cfg)  # a single run: no neighbours, no slot
+    assert gpu_share._claimed == {} and not (tmp_path / ".gpu_slots").exists()
 
 
 def test_gpu_shared_preset_sets_k_jobs_and_the_hook() -> None:

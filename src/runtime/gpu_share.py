@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
 
 from src.contracts.errors import UserError
 
@@ -78,6 +79,8 @@ class ShareGpu(Callback):
             os.environ[VISIBLE] = ",".join(str(i) for i in range(torch.cuda.device_count()))
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
+        if OmegaConf.select(config, "hydra.mode") == RunMode.RUN:
+            return  # a single run has no neighbours to share with
         gpus = [g for g in os.environ.get(VISIBLE, "").split(",") if g.strip()]
         if not gpus:
             log.info("gpu_shared: no CUDA device; jobs run side by side on the CPU without a memory share")
@@ -87,7 +90,8 @@ class ShareGpu(Callback):
 
             if torch.cuda.is_initialized() and len(gpus) > 1:
                 raise UserError(
-                    "gpu_shared: CUDA started in this worker before its GPU was chosen; run jobs with devices=1"
+                    "gpu_shared: CUDA started in this worker before its GPU could be chosen, so every job would land "
+                    "on the first GPU; pin the sweep to one GPU with CUDA_VISIBLE_DEVICES=N"
                 )
             slots = self.jobs_per_gpu * len(gpus)
             slot, fd = claim_slot(Path(config.hydra.sweep.dir) / ".gpu_slots", slots)

@@ -15,6 +15,7 @@ numerically different runs while still catching those.
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from omegaconf import DictConfig
@@ -69,10 +70,13 @@ def curve_gap(curve: list[float], reference: list[float]) -> float:
 def _train(cfg: DictConfig, settings: dict[str, Any], window: int) -> dict[str, Any]:
     module, trainer = fit_project(with_settings(cfg, {**OFF, **settings}), [])
     history = module.history.get("train/loss", [])
+    steps, diverged_at, precision = int(trainer.global_step), module.diverged_at, str(trainer.precision)
+    del module, trainer
+    gc.collect()  # Trainer and module hold each other: free this run's loader workers and GPU memory now
     return {
-        "steps": int(trainer.global_step),
-        "diverged_at": module.diverged_at,
-        "precision": str(trainer.precision),
+        "steps": steps,
+        "diverged_at": diverged_at,
+        "precision": precision,
         "window_means": window_means(history, window),
         "first_loss": history[0][1] if history else None,
         "last_loss": history[-1][1] if history else None,

@@ -25,7 +25,7 @@ from src.contracts.rundir import RunDir, walk_jobs
 
 ALL_KS = (1, 2, 4)
 ALL_MODELS = ("edsr_demo", "edsr_baseline")
-SHARE_STEPS = {"edsr_demo": 1500, "edsr_baseline": 1000}  # on a GPU: ~10 s of training per job, well above set-up
+SHARE_STEPS = {"edsr_demo": 1200, "edsr_baseline": 800}  # on a GPU: several seconds of training per job
 
 
 def _sweep(sweep_dir: Path, args: list[str], timeout: float) -> float:

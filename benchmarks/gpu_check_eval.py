@@ -31,14 +31,17 @@ PSNR_TOLERANCE = 1e-4  # dB per image, the acceptance bound
 Scores = dict[str, dict[str, float]]
 
 
+def _nchw(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float()
+
+
 def eval_pairs(plan: Plan) -> list[tuple[str, torch.Tensor, torch.Tensor]]:
     """(name, LR, HR) as (1, 3, h, w) float tensors in 0..255, HR cropped to a multiple of the scale."""
     pairs = []
     for name, image in photos()[: plan.eval_images]:
         hr = image[: plan.eval_crop, : plan.eval_crop]
         hr = hr[: hr.shape[0] - hr.shape[0] % SCALE, : hr.shape[1] - hr.shape[1] % SCALE]
-        as_tensor = lambda a: torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None].float()  # noqa: E731
-        pairs.append((name, as_tensor(downscale(hr, SCALE)), as_tensor(hr)))
+        pairs.append((name, _nchw(downscale(hr, SCALE)), _nchw(hr)))
     return pairs
 
 
@@ -79,7 +82,7 @@ def peak_memory(plan: Plan) -> dict[str, Any]:
     torch.manual_seed(0)
     net = EDSR(SCALE, **FULL).cuda().eval()
     h, w = plan.big_lr
-    lr = torch.from_numpy(lr_photo(h, w)).permute(2, 0, 1)[None].float().cuda()
+    lr = _nchw(lr_photo(h, w)).cuda()
     out, images = {}, {}
     for label, tile in (("untiled", None), ("tiled", plan.big_tile)):
         torch.cuda.empty_cache()

@@ -11,7 +11,7 @@ DATA_DIR ?= data
 # steps; passive waiting costs nothing measurable when the machine is idle.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: help install test test-fast lint demo demo-smoke data bench bench-gpu clean
+.PHONY: help install test test-fast lint demo demo-smoke data bench bench-gpu gpu-check clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ bench: install  ## CPU benchmarks: side-by-side ratios, written to benchmarks/re
 
 bench-gpu: install  ## GPU training throughput and model FLOP utilisation of EDSR full (needs CUDA)
 	$(BIN)/python -m benchmarks.gpu
+
+gpu-check: install  ## prove the GPU path in one command (<8 min on one H100/H200); without CUDA its logic on the CPU
+	$(BIN)/python -m benchmarks.gpu_check
 
 clean:  ## remove outputs of local runs (not data, not the venv)
 	rm -rf outputs multirun .pytest_cache .ruff_cache

@@ -15,6 +15,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +52,49 @@ def known_peak(device_name: str) -> float | None:
     return None
 
 
-def _sync(device: torch.device) -> None:
+def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def plain_step(
+    net: nn.Module,
+    opt: torch.optim.Optimizer,
+    lr: torch.Tensor,
+    hr: torch.Tensor,
+    autocast: torch.dtype | None = None,
+    read_loss: bool = False,
+) -> Callable[[], None]:
+    """One hand-written training step: zero_grad, forward (under `autocast` if given), L1, backward, step.
+    `read_loss` copies the loss to the host every step, as EDSR-PyTorch's loss log does (`loss.item()`)."""
+    loss_fn = nn.L1Loss()
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast(lr.device.type, dtype=autocast) if autocast else nullcontext():
+            loss = loss_fn(net(lr), hr)
+        loss.backward()
+        opt.step()
+        if read_loss:
+            loss.item()
+
+    return step
+
+
+def timed(step: Callable[[], None], warmup: int, steps: int, device: torch.device) -> dict[str, float]:
+    """Steps per second of `steps` calls of `step` after `warmup` untimed ones (cudnn autotune, compile)."""
+    t0 = time.perf_counter()
+    for _ in range(warmup):
+        step()
+    sync(device)
+    warmup_s = time.perf_counter() - t0
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync(device)
+    return {"iterations_per_s": steps / (time.perf_counter() - t0), "warmup_seconds": warmup_s}
 
 
 def bench_scale(scale: int, args: argparse.Namespace, device: torch.device, peak: float | None) -> dict[str, Any]:
@@ -68,28 +110,8 @@ def bench_scale(scale: int, args: argparse.Namespace, device: torch.device, peak
     opt = torch.optim.Adam(
         [p for p in net.parameters() if p.requires_grad], lr=1e-4, fused=True if device.type == "cuda" else None
     )
-    loss_fn = nn.L1Loss()
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16):
-            loss = loss_fn(model(lr), hr)
-        loss.backward()
-        opt.step()
-
-    t0 = time.perf_counter()
-    for _ in range(args.warmup):
-        step()
-    _sync(device)
-    warmup_s = time.perf_counter() - t0
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    t0 = time.perf_counter()
-    for _ in range(args.steps):
-        step()
-    _sync(device)
-    elapsed = time.perf_counter() - t0
-    its = args.steps / elapsed
+    rate = timed(plain_step(model, opt, lr, hr, torch.bfloat16), args.warmup, args.steps, device)
+    its = rate["iterations_per_s"]
     achieved = flops * its / 1e12
     return {
         "scale": scale,
@@ -101,7 +123,7 @@ def bench_scale(scale: int, args: argparse.Namespace, device: torch.device, peak
         "mfu": achieved / peak if peak else None,
         "steps": args.steps,
         "warmup_steps": args.warmup,
-        "warmup_seconds": warmup_s,
+        "warmup_seconds": rate["warmup_seconds"],
         "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None,
     }
 

@@ -35,7 +35,7 @@ SCALE = 2
 SEED = 0
 
 
-class _StepTimer(pl.Callback):
+class StepTimer(pl.Callback):
     """Times the steps after the first `warmup`, data loading and optimiser step included."""
 
     def __init__(self, warmup: int):
@@ -74,12 +74,15 @@ def compose_config(
         return compose("train", overrides=overrides)
 
 
-def _project_run(cfg: DictConfig, warmup: int) -> float:
-    """Steps/s of one fresh `trainer.fit` with the project's own classes."""
+def fit_project(cfg: DictConfig, callbacks: list[pl.Callback]) -> tuple[SRModule, pl.Trainer]:
+    """One fresh `trainer.fit` with the project's own classes and fast path (`fast.*`), without validation,
+    logger or checkpoints: the training step as a job runs it."""
     pl.seed_everything(SEED, workers=True, verbose=False)
     fast = fast_path.resolve(cfg.fast, cfg.trainer)
     datamodule = instantiate(cfg.data)
     net = instantiate(cfg.model.net)
+    if fast.compile:
+        net.compile()  # as src/runtime/job.py does
     module = SRModule(
         net,
         int(cfg.scale),
@@ -87,11 +90,10 @@ def _project_run(cfg: DictConfig, warmup: int) -> float:
         fused_adam=fast.fused_adam,
         channels_last=fast.channels_last,
     )
-    timer = _StepTimer(warmup)
     trainer = instantiate(
         cfg.trainer,
         logger=False,
-        callbacks=[timer],
+        callbacks=callbacks,
         precision=fast.precision,
         benchmark=fast.cudnn_benchmark,
         enable_checkpointing=False,
@@ -101,10 +103,17 @@ def _project_run(cfg: DictConfig, warmup: int) -> float:
         _convert_="partial",
     )
     trainer.fit(module, datamodule=datamodule)
+    return module, trainer
+
+
+def _project_run(cfg: DictConfig, warmup: int) -> float:
+    """Steps/s of one fresh `trainer.fit` with the project's own classes."""
+    timer = StepTimer(warmup)
+    fit_project(cfg, [timer])
     return timer.steps / (timer.t1 - timer.t0)
 
 
-def _batches(cfg: DictConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def loader_batches(cfg: DictConfig) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """The very batches the project's loader yields, collated once and kept in memory."""
     datamodule = instantiate(cfg.data)
     datamodule.setup("fit")
@@ -148,7 +157,7 @@ def bench(quick: bool = False) -> dict[str, Any]:
             root = small_train_root(tmp_path / "data", limit=3 if quick else None)
             images = len(list((root / "DIV2K" / "DIV2K_train_HR").iterdir()))
             cfg = compose_config(root, tmp_path / "out", patch, batch, steps, baseline=not quick)
-            batches = _batches(cfg)
+            batches = loader_batches(cfg)
             threads = torch.get_num_threads()
             result = interleaved(lambda: _project_run(cfg, warmup), lambda: _bare_run(cfg, batches, warmup), repeats)
             if torch.get_num_threads() != threads:

@@ -6,7 +6,8 @@ entry point runs it and whatever precision it was trained in.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -65,6 +66,29 @@ def tiled(fn: Upscaler, lr: torch.Tensor, scale: int, tile: int, tile_overlap: i
     return out
 
 
+@contextmanager
+def ieee_fp32_convolutions() -> Iterator[None]:
+    """cuDNN runs fp32 convolutions in TF32 (a 10-bit mantissa) on Ampere and later GPUs by PyTorch's default,
+    which flips uint8 roundings of the output and so moves per-image PSNR between a GPU and a CPU; fp32 scoring
+    means IEEE fp32 there (benchmarks/gpu_check_eval.py compares the two devices)."""
+    conv = getattr(torch.backends.cudnn, "conv", None)
+    if conv is None or not hasattr(conv, "fp32_precision"):  # torch < 2.9: only the legacy flag exists
+        with torch.backends.cudnn.flags(
+            enabled=torch.backends.cudnn.enabled,
+            benchmark=torch.backends.cudnn.benchmark,
+            deterministic=torch.backends.cudnn.deterministic,
+            allow_tf32=False,
+        ):
+            yield
+        return
+    before = conv.fp32_precision  # the new API only: mixing it with the legacy flag is an error in torch
+    conv.fp32_precision = "ieee"
+    try:
+        yield
+    finally:
+        conv.fp32_precision = before
+
+
 @torch.no_grad()
 def super_resolve(
     net: Upscaler,
@@ -76,9 +100,9 @@ def super_resolve(
 ) -> torch.Tensor:
     """SR of an (N, 3, h, w) batch in [0, 255], optionally tiled and/or self-ensembled (tiles inside).
 
-    Always in float32 with autocast off: Lightning runs validation and test inside the training precision's
-    autocast, and bf16 (a grid step of 0.5-1 grey level above 64) moves PSNR by as much as the effects under
-    study. `tile_overlap=None` gives each tile the network's receptive radius as context.
+    Always in IEEE float32 (autocast off, no TF32 convolutions): Lightning runs validation and test inside the
+    training precision's autocast, and bf16 (a grid step of 0.5-1 grey level above 64) moves PSNR by as much as
+    the effects under study. `tile_overlap=None` gives each tile the network's receptive radius as context.
     """
     if tile and tile_overlap is None:
         tile_overlap = receptive_radius(net)
@@ -88,6 +112,6 @@ def super_resolve(
             return tiled(net, x, scale, tile, int(tile_overlap or 0))
         return net(x)
 
-    with torch.autocast(lr.device.type, enabled=False):
+    with torch.autocast(lr.device.type, enabled=False), ieee_fp32_convolutions():
         lr = lr.float()
         return self_ensemble(run, lr) if ensemble else run(lr)

@@ -30,6 +30,7 @@ CSV_NAME = "per_image.csv"
 # Image names stay legible as tick labels up to this many images; beyond it only the extremes are named.
 MAX_NAMED = 24
 PANEL_COLUMNS = 4  # panels per row when a scale has a single test set
+PAGE_INCHES = 18.0  # the widest a figure gets: a screen, or a page at a readable zoom
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,16 @@ def _panel(axes: Axes, rows: Sequence[ImageDifference], unit: str) -> None:
         offset = (j - (len(seeds) - 1) / 2) * min(0.5 / max(len(seeds), 1), 0.12)
         points = [(i + offset, r.seeds[seed]) for i, r in enumerate(rows) if seed in r.seeds]
         px, py = zip(*points, strict=True)
-        axes.plot(px, py, "o", color="0.15", markersize=2.6, alpha=0.8, zorder=3, label="seeds" if j == 0 else None)
+        axes.plot(
+            px,
+            py,
+            "o",
+            color="0.15",
+            markersize=2.6 if len(rows) <= MAX_NAMED else 1.6,
+            alpha=0.8,
+            zorder=3,
+            label="seeds" if j == 0 else None,
+        )
     set_mean = float(means.mean())
     axes.axhline(0.0, color="0.3", linewidth=0.8)
     axes.axhline(set_mean, color="#cc3311", linestyle="--", linewidth=1.0, label=f"set {set_mean:+.3f}")
@@ -144,40 +154,45 @@ def _panel(axes: Axes, rows: Sequence[ImageDifference], unit: str) -> None:
         fontsize=9,
     )
     axes.set_ylabel(f"Δ{unit}", fontsize=8)
-    _image_ticks(axes, [r.image for r in rows], means)
+    _image_ticks(axes, [r.image for r in rows])
     axes.legend(fontsize=7, loc="upper left", frameon=False)
     axes.grid(axis="y", alpha=0.3)
 
 
-def _image_ticks(axes: Axes, names: Sequence[str], means: np.ndarray) -> None:
-    """Every image named when few; else the three lowest and three highest, named beside their bars."""
+def _image_ticks(axes: Axes, names: Sequence[str]) -> None:
+    """Every image named when few; else the three lowest and three highest, named under the axis."""
     axes.tick_params(labelsize=7)
     if len(names) <= MAX_NAMED:
         axes.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=7)
         return
     axes.set_xticks([])
-    axes.set_xlabel(f"{len(names)} images, sorted", fontsize=8)
-    for i in [*range(3), *range(len(names) - 3, len(names))]:
-        axes.annotate(names[i], (i, means[i]), fontsize=6, rotation=90, ha="center",
-                      va="top" if means[i] < 0 else "bottom")  # fmt: skip
+    axes.set_xlabel(
+        f"{len(names)} images, sorted\nlowest: {', '.join(names[:3])}\nhighest: {', '.join(names[:-4:-1])}", fontsize=7
+    )
 
 
 def figure(rows: Sequence[ImageDifference], scale: int) -> Figure:
-    """One panel per (level, set) at `scale`: a row per level when there are several sets, else wrapped."""
+    """One panel per (level, set) at `scale`: a row per level and a column per set when there are several
+    sets, else the levels wrapped into rows."""
     panels: dict[tuple[str, str], list[ImageDifference]] = {}
     for r in rows:
         if r.scale == scale:
             panels.setdefault((r.level, r.set_name), []).append(r)
     sets = list(dict.fromkeys(s for _, s in panels))
-    columns = len(sets) if len(sets) > 1 else min(PANEL_COLUMNS, len(panels))
-    lines = math.ceil(len(panels) / columns)
+    levels = list(dict.fromkeys(lv for lv, _ in panels))
     widest = max(len(p) for p in panels.values())
-    width = max(3.4, min(0.22 * widest + 1.2, 9.0))
+    # Named images need room for their labels; beyond MAX_NAMED the bars only need to be seen.
+    width = 0.22 * widest + 1.2 if widest <= MAX_NAMED else 4.5
+    wrapped = max(1, min(PANEL_COLUMNS, len(panels), int(PAGE_INCHES // width)))
+    columns = len(sets) if len(sets) > 1 else wrapped
+    width = max(3.4, min(width, PAGE_INCHES / columns))
+    lines = len(levels) if len(sets) > 1 else math.ceil(len(panels) / columns)
     fig = new_figure(width * columns, 2.9 * lines)
     grid = fig.add_gridspec(lines, columns)
     unit = rows[0].metric.upper().replace("_", "-")
-    for i, panel_rows in enumerate(panels.values()):
-        _panel(fig.add_subplot(grid[i // columns, i % columns]), panel_rows, unit)
+    for i, ((level, set_name), panel_rows) in enumerate(panels.items()):
+        at = (levels.index(level), sets.index(set_name)) if len(sets) > 1 else divmod(i, columns)
+        _panel(fig.add_subplot(grid[at]), panel_rows, unit)
     return fig
 
 

@@ -166,3 +166,19 @@ def test_figure_stays_readable_with_eight_levels(sets: tuple[str, ...]) -> None:
     width, height = fig.get_size_inches()
     assert width <= 20 and height <= 22
     assert _overlaps(fig) == []
+
+
+def test_the_wandb_report_shows_the_pictures_in_a_section_of_their_own(tmp_path: Path) -> None:
+    import wandb_workspaces.reports.v2 as wr
+
+    from src.dashboard import spec
+    from src.dashboard.sweep import Sweep
+
+    sweep = Sweep("demo", tmp_path, (), (2,), ("PhotosVal",), ("Photos",), (), False, None, None, None)
+    stems = ["delta_psnr", "per_image_x2", "qualitative_x2_Photos"]
+    report = spec.report(sweep, "team", "proj", "| a |\n|---|\n| 1 |", stems)
+    headings = [b.text for b in report.blocks if isinstance(b, wr.H1)]
+    assert headings[:2] == ["Plots", spec.PICTURES_TITLE]
+    grids = [b for b in report.blocks if isinstance(b, wr.PanelGrid)]
+    keys = [[p.media_keys[0] for p in g.panels] for g in grids[:2]]
+    assert keys == [["report/delta_psnr"], ["report/per_image_x2", "report/qualitative_x2_Photos"]]

@@ -18,7 +18,9 @@ from src.report.per_image import figure, half_share, image_differences, write_pe
 IMAGES = {"Set5": ["baby", "bird", "butterfly", "head", "woman"], "Set14": ["comic", "lenna", "zebra"]}
 
 
-def _job(root: Path, name: str, activation: str | None, scale: int, seed: int | None, status: str, rng) -> dict:
+def _job(
+    root: Path, name: str, activation: str | None, scale: int, seed: int | None, status: str, rng, model: str = "edsr"
+) -> dict:
     metrics = {
         set_name: {
             "images": {i: {"psnr_y": float(rng.uniform(25, 40)), "ssim_y": float(rng.uniform(0.7, 1))} for i in images}
@@ -26,7 +28,7 @@ def _job(root: Path, name: str, activation: str | None, scale: int, seed: int | 
         for set_name, images in IMAGES.items()
     }
     results = make_results(
-        name=name, status=status, model="edsr", activation=activation, activation_params={}, scale=scale, seed=seed,
+        name=name, status=status, model=model, activation=activation, activation_params={}, scale=scale, seed=seed,
         params=1, world_size=1, train=None, metrics=metrics, config={"optim": {"lr": 0.001 * (1 + (seed or 0))}},
     )  # fmt: skip
     write_results(root / name, results)
@@ -182,3 +184,23 @@ def test_the_wandb_report_shows_the_pictures_in_a_section_of_their_own(tmp_path:
     grids = [b for b in report.blocks if isinstance(b, wr.PanelGrid)]
     keys = [[p.media_keys[0] for p in g.panels] for g in grids[:2]]
     assert keys == [["report/delta_psnr"], ["report/per_image_x2", "report/qualitative_x2_Photos"]]
+
+
+def test_the_report_call_draws_one_comparison_per_model(sweep, tmp_path: Path) -> None:
+    """An architectures sweep: each model's levels are compared with that model's reference, files tagged."""
+    from src.report.pictures import write_pictures
+
+    root, _ = sweep
+    rng = np.random.default_rng(2)
+    for act in ("relu", "mish"):
+        _job(root, f"rcan-{act}-x2-s0", act, 2, 0, FINISHED, rng, model="rcan")
+    written, messages = write_pictures([root], tmp_path / "out", "relu")
+    assert [p.name for p in written] == [
+        "per_image_edsr.csv", "per_image_edsr_x2.png", "per_image_edsr_x4.png", "per_image_rcan.csv",
+        "per_image_rcan_x2.png",
+    ]  # fmt: skip
+    assert messages == []
+    rcan = list(csv.DictReader((tmp_path / "out" / "per_image_rcan.csv").open()))
+    assert {r["level"] for r in rcan} == {"mish"} and len(rcan) == sum(len(v) for v in IMAGES.values())
+    _, messages = write_pictures([root], tmp_path / "none", "gelu")
+    assert len(messages) == 2 and all("no level ran a seed that a gelu run also ran" in m for m in messages)

@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-CSV_NAME = "per_image.csv"
 # Image names stay legible as tick labels up to this many images; beyond it only the extremes are named.
 MAX_NAMED = 24
 PANEL_COLUMNS = 4  # panels per row when a scale has a single test set
@@ -196,8 +195,12 @@ def figure(rows: Sequence[ImageDifference], scale: int) -> Figure:
     return fig
 
 
-def write_per_image(records: Sequence[SetRecord], reference: str, out_dir: Path, metric: str = "psnr_y") -> list[Path]:
-    """per_image.csv and a per_image_x<scale>.png per scale into `out_dir`; the paths written."""
+def write_per_image(
+    records: Sequence[SetRecord], reference: str, out_dir: Path, metric: str = "psnr_y", tag: str = ""
+) -> list[Path]:
+    """per_image.csv and a per_image_x<scale>.png per scale into `out_dir`; the paths written. `tag` goes into
+    the file names (per_image_<tag>.csv, per_image_<tag>_x2.png) when one report draws several comparisons, such
+    as one per model of an architectures sweep."""
     rows = image_differences(records, reference, metric)
     if not rows:
         levels = ", ".join(levels_in_order(records)) or "none"
@@ -207,10 +210,11 @@ def write_per_image(records: Sequence[SetRecord], reference: str, out_dir: Path,
         )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [out_dir / CSV_NAME]
+    stem = f"per_image_{tag}" if tag else "per_image"
+    written = [out_dir / f"{stem}.csv"]
     written[0].write_text(csv_text(rows))
     for scale in sorted({r.scale for r in rows}):
-        path = out_dir / f"per_image_x{scale}.png"
+        path = out_dir / f"{stem}_x{scale}.png"
         figure(rows, scale).savefig(path, dpi=110)
         written.append(path)
     return written

@@ -315,11 +315,13 @@ def write_qualitative(
     data_dir: Path | None = None,
     metric: str = "psnr_y",
     seed: int | None = None,
+    tag: str = "",
 ) -> list[Path]:
     """qualitative_x<scale>_<set>.png per scale and set into `out_dir`; the paths written. `n_differ` images
     where the levels differ most (plus one where they agree), `crop` HR pixels on a side, `seed` the one seed
     shown for every level (default: each level's median seed), `data_dir` the data root when it is not the one
-    recorded in the jobs' results.json (a sweep copied from another machine)."""
+    recorded in the jobs' results.json (a sweep copied from another machine), `tag` a name part for several
+    comparisons in one report (qualitative_<tag>_x2_Set5.png)."""
     from src.report.qualitative_figure import figure
 
     written = []
@@ -328,7 +330,7 @@ def write_qualitative(
         if comparisons:
             out_dir = Path(out_dir)
             out_dir.mkdir(parents=True, exist_ok=True)
-            path = out_dir / f"qualitative_x{scale}_{set_name}.png"
+            path = out_dir / f"qualitative_{tag + '_' if tag else ''}x{scale}_{set_name}.png"
             figure(comparisons, reference).savefig(path, dpi=100)
             written.append(path)
     if not written:

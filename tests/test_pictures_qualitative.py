@@ -137,7 +137,7 @@ def test_crops_are_the_networks_outputs_and_the_strong_level_is_picked(sweep, da
     ranked = sorted(names, key=lambda i: -spread[i])
     assert [c.image for c in comparisons] == [ranked[0], ranked[1], ranked[-1]]
     assert "(mish)" in comparisons[0].reason and "differ most" in comparisons[0].reason
-    assert "agree most" in comparisons[-1].reason
+    assert "differ least" in comparisons[-1].reason
     _check_tiles_are_network_outputs(comparisons, root, nets, data_root)
 
 

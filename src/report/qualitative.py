@@ -89,7 +89,7 @@ def _why(means: dict[str, float], agree: bool, row: ImageDifference) -> str:
     (low, lo), (high, hi) = min(means.items(), key=lambda kv: kv[1]), max(means.items(), key=lambda kv: kv[1])
     unit = " dB" if row.metric.startswith("psnr") else ""
     return (
-        f"levels {'agree most' if agree else 'differ most'}: mean Δ{_name(row.metric)} vs {row.reference} "
+        f"levels {'differ least' if agree else 'differ most'}: mean Δ{_name(row.metric)} vs {row.reference} "
         f"from {lo:+.3f} ({low}) to {hi:+.3f}{unit} ({high})"
     )
 
@@ -316,12 +316,13 @@ def write_qualitative(
     metric: str = "psnr_y",
     seed: int | None = None,
     tag: str = "",
+    dpi: int = 100,
 ) -> list[Path]:
     """qualitative_x<scale>_<set>.png per scale and set into `out_dir`; the paths written. `n_differ` images
     where the levels differ most (plus one where they agree), `crop` HR pixels on a side, `seed` the one seed
     shown for every level (default: each level's median seed), `data_dir` the data root when it is not the one
     recorded in the jobs' results.json (a sweep copied from another machine), `tag` a name part for several
-    comparisons in one report (qualitative_<tag>_x2_Set5.png)."""
+    comparisons in one report (qualitative_<tag>_x2_Set5.png), `dpi` the PNG's resolution."""
     from src.report.qualitative_figure import figure
 
     written = []
@@ -331,7 +332,7 @@ def write_qualitative(
             out_dir = Path(out_dir)
             out_dir.mkdir(parents=True, exist_ok=True)
             path = out_dir / f"qualitative_{tag + '_' if tag else ''}x{scale}_{set_name}.png"
-            figure(comparisons, reference).savefig(path, dpi=100)
+            figure(comparisons, reference).savefig(path, dpi=dpi)
             written.append(path)
     if not written:
         raise UserError(

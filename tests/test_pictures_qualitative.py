@@ -62,10 +62,12 @@ def _write_job(job: Path, data_root: Path, act: str, seed: int) -> torch.nn.Modu
 
 @pytest.fixture(scope="module")
 def data_root(benchmark_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A test set `Small`: 120x96 crops of the Set5 images (whole ones would only make the tests slower)."""
+    """A test set `Small`: 120x96 crops of the Set5 images (whole ones would only make the tests slower), and
+    the helpers' training images for the one test that trains."""
     from src.data.images import read_image, write_image
+    from tests.helpers import make_data_root
 
-    root = tmp_path_factory.mktemp("pictures_data")
+    root = make_data_root(tmp_path_factory.mktemp("pictures_data") / "root", benchmark_dir, sets=())
     for path in sorted((benchmark_dir / "Set5" / "HR").glob("*.png")):
         write_image(root / "benchmark" / SET / "HR" / path.name, read_image(path)[60:156, 40:160])
     return root
@@ -233,3 +235,43 @@ def test_figure_stays_readable_with_eight_levels() -> None:
     assert {f"{lv} (seed 1)" for lv in levels} <= titles
     boxes = [a.get_tightbbox(renderer) for a in shown]
     assert not [(i, j) for i, j in itertools.combinations(range(len(boxes)), 2) if boxes[i].overlaps(boxes[j])]
+
+
+def test_a_crop_with_the_receptive_radius_is_the_trained_networks_whole_output(monkeypatch) -> None:
+    """Trained weights use their whole receptive field (random ones reach a few pixels): the crop run with the
+    radius as context equals the whole-image output, and without context it does not (the check can fail)."""
+    from src.models.inference import super_resolve
+    from tests.trained import photos, trained_edsr
+
+    net = trained_edsr(SCALE)
+    lr = photos()[0][None, :, :96, :96]
+    whole = super_resolve(net, lr, SCALE)
+    box = Box(30, 40, 24)
+    rows, cols = box.hr(SCALE)
+    crop = qualitative.upscale_box(net, lr, box, SCALE)
+    assert (crop.round() - whole[..., rows, cols].round()).abs().max() <= 1
+    monkeypatch.setattr(net, "receptive_radius", lambda: 0)
+    blind = qualitative.upscale_box(net, lr, box, SCALE)
+    assert (blind.round() - whole[..., rows, cols].round()).abs().max() > 5
+
+
+@pytest.mark.slow
+def test_a_trained_sweep_gets_both_figures(data_root: Path, tmp_path: Path) -> None:
+    """src.train's own job folders (2 activations x 2 seeds at x2, the smoke schedule): per-image rows for every
+    image and seed, and a qualitative figure from the checkpoints the jobs left."""
+    import csv
+
+    from src.report.pictures import write_pictures
+    from tests.helpers import run_cli
+
+    out = tmp_path / "sweep"
+    proc = run_cli(
+        "src.train", "-m", "activation=relu,identity", "seed=0,1", f"scale={SCALE}", "experiment=smoke",
+        "logger=csv", f"paths.data_dir={data_root}", f"data.test_sets=[{SET}]", f"hydra.sweep.dir={out}",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    written, messages = write_pictures([out], out / "report", "relu", qualitative=True)
+    assert messages == []
+    assert [p.name for p in written] == ["per_image.csv", f"per_image_x{SCALE}.png", f"qualitative_x{SCALE}_{SET}.png"]
+    rows = list(csv.DictReader(written[0].open()))
+    assert len(rows) == 5 and all(r["level"] == "identity" and r["seed_0"] and r["seed_1"] for r in rows)

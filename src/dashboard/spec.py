@@ -17,6 +17,15 @@ CROPS = "val/crops"  # src/runtime/callbacks.py
 PER_IMAGE_TABLE = "test/per_image"  # src/runtime/loggers.py
 # The run that carries the report's plots (src.report's PNGs as W&B images), in the sweep's group.
 PLOTS_JOB_TYPE = "report"
+# src.report's per-image and qualitative figures (src/report/per_image.py, qualitative.py): a section of their own.
+PICTURES = ("per_image", "qualitative")
+PICTURES_TITLE = "Where the differences are: per image, and what they look like"
+PICTURES_TEXT = (
+    "per_image_x*: each test image's ΔPSNR vs the reference (bar: mean over seeds, dots: each seed's paired "
+    "difference), sorted, one panel per level and set; the title says how many images hold half of the total "
+    "|Δ|. qualitative_x*: the same crop of HR, bicubic and each level's output (PSNR-Y / SSIM-Y over the crop) "
+    "with |SR - HR| maps, for the images where the levels differ most and the one where they agree."
+)
 TITLES = {"psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "psnr_rgb": "PSNR-RGB (dB)", "ssim_rgb": "SSIM-RGB"}
 
 
@@ -128,14 +137,17 @@ def report(
     serialising, so `offline` run sets leave them out (the report's own entity and project are kept)."""
     scope = {} if offline else {"entity": entity, "project": project}
     blocks: list[Any] = [wr.TableOfContents(), wr.MarkdownBlock(text=table_markdown)]
-    if plot_stems:
-        plots_runset = wr.Runset(
-            **scope,
-            name="plots",
-            filters=expr.And(expr.Metric("Group") == sweep.name, expr.Metric("JobType") == PLOTS_JOB_TYPE),
-        )
-        panels = [wr.MediaBrowser(title=stem, media_keys=[plot_key(stem)]) for stem in plot_stems]
-        blocks += [wr.H1("Plots"), wr.PanelGrid(runsets=[plots_runset], panels=panels)]
+    pictures = [stem for stem in plot_stems if stem.startswith(PICTURES)]
+    for title, stems in (("Plots", [s for s in plot_stems if s not in pictures]), (PICTURES_TITLE, pictures)):
+        if stems:
+            plots_runset = wr.Runset(
+                **scope,
+                name="plots",
+                filters=expr.And(expr.Metric("Group") == sweep.name, expr.Metric("JobType") == PLOTS_JOB_TYPE),
+            )
+            panels = [wr.MediaBrowser(title=stem, media_keys=[plot_key(stem)]) for stem in stems]
+            text = [wr.MarkdownBlock(text=PICTURES_TEXT)] if title == PICTURES_TITLE else []
+            blocks += [wr.H1(title), *text, wr.PanelGrid(runsets=[plots_runset], panels=panels)]
     for scale in sweep.scales:
         runset = wr.Runset(
             **scope,

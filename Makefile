@@ -44,9 +44,11 @@ demo: install  ## the whole study on images shipped with scikit-image, on a CPU 
 		> $(DEMO_DIR)/demo_seconds.json
 	$(BIN)/python -m src.evaluate $(DEMO_BICUBIC) scale=2 hydra.run.dir=$(DEMO_DIR)/bicubic_x2
 	$(BIN)/python -m src.evaluate $(DEMO_BICUBIC) scale=4 hydra.run.dir=$(DEMO_DIR)/bicubic_x4
-	$(BIN)/python -m src.report $(DEMO_DIR)
+	$(BIN)/python -m src.report $(DEMO_DIR) --qualitative
 	@echo "next: the table      $(DEMO_DIR)/report/table1.md"
 	@echo "      the plots      $(DEMO_DIR)/report/delta_psnr.png (dPSNR vs ReLU with seed-level 95% CIs), $(DEMO_DIR)/report/*.png"
+	@echo "      per image      $(DEMO_DIR)/report/per_image_x2.png, per_image.csv (which test images carry each dPSNR)"
+	@echo "      crops          $(DEMO_DIR)/report/qualitative_x2_*.png (HR | bicubic | each activation, where they differ most)"
 	@echo "      the W&B runs   wandb sync $(DEMO_DIR)/*/wandb/offline-run-*"
 	@echo "      W&B dashboards $(BIN)/python -m src.dashboard $(DEMO_DIR)  (a dry run until you wandb login; then it publishes)"
 

@@ -261,6 +261,8 @@ def test_a_trained_sweep_gets_both_figures(data_root: Path, tmp_path: Path) -> N
     image and seed, and a qualitative figure from the checkpoints the jobs left."""
     import csv
 
+    from src.report.collect import collect
+    from src.report.factor import Factor
     from src.report.pictures import write_pictures
     from tests.helpers import run_cli
 
@@ -270,7 +272,7 @@ def test_a_trained_sweep_gets_both_figures(data_root: Path, tmp_path: Path) -> N
         "logger=csv", f"paths.data_dir={data_root}", f"data.test_sets=[{SET}]", f"hydra.sweep.dir={out}",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    written, messages = write_pictures([out], out / "report", "relu", qualitative=True)
+    written, messages = write_pictures(collect([out]), Factor(), out / "report", qualitative=True)
     assert messages == []
     assert [p.name for p in written] == ["per_image.csv", f"per_image_x{SCALE}.png", f"qualitative_x{SCALE}_{SET}.png"]
     rows = list(csv.DictReader(written[0].open()))

@@ -18,6 +18,7 @@ from src.report import architectures, paper, plots
 from src.report.collect import Job, collect
 from src.report.decisions import DEFAULT_MARGIN
 from src.report.factor import DEFAULT_FACTOR, DEFAULT_REFERENCE, Factor
+from src.report.pictures import write_pictures
 from src.report.planning import plan_markdown
 from src.report.seen import seed_warnings
 from src.report.summary import Summary, summarize
@@ -33,6 +34,7 @@ class Options:
     paper: bool = False
     plan: float | None = None
     family: int | None = None
+    qualitative: bool = False
 
 
 @dataclass
@@ -73,6 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="print how many seeds per level detect a ΔPSNR of DB dB at 80%% power, given these runs' spread",
     )
     parser.add_argument(
+        "--qualitative",
+        action="store_true",
+        help="also draw crops of HR, bicubic and each level's output where they differ most, from the jobs' "
+        "checkpoints (runs the networks on a CPU)",
+    )
+    parser.add_argument(
         "--family", type=int, metavar="M", help="Holm family size of the planned sweep (default: this table's)"
     )
     return parser
@@ -90,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         args.paper,
         args.plan,
         args.family,
+        args.qualitative,
     )
     report = write_report(args.dirs, args.out, options)
     print(report.text)
@@ -120,6 +129,9 @@ def write_report(dirs: Sequence[Path], out: Path | None = None, options: Options
     written[1].write_text(csv_text(summary))
     written[2].write_text(latex(summary, options.metric))
     messages = _plots(summary, jobs, out, written)
+    pictures, notes = write_pictures(jobs, options.factor, out, metric=summary.psnr_key, qualitative=options.qualitative)
+    written += pictures
+    messages += notes
     across, paths = architectures.report(summary, out)
     return Report(text, written + paths, ([across] if across else []) + messages)
 

@@ -1,53 +1,43 @@
-"""The report CLI's one call for the per-image and qualitative figures: records from the sweep folders, one
-comparison per model (a sweep of several models is tagged by model), and a line for each figure left out."""
+"""The report's one call for the per-image and qualitative figures: records from the collected jobs, one
+comparison per model and setting (tagged in the file names when there are several), a line for each left out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import json
+from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from src.contracts.errors import UserError
-from src.contracts.results import FINISHED, read_results
-from src.contracts.rundir import walk_jobs
-from src.report.image_records import records_from_dirs
+from src.contracts.results import FINISHED
+from src.report.collect import Job
+from src.report.factor import Factor
+from src.report.image_records import SetRecord
 from src.report.per_image import write_per_image
 
 
-def models_in(dirs: Iterable[Path], exclude: Path | None = None) -> list[str]:
-    """The trained models of the finished jobs below `dirs` (bicubic, which has no activation, is none)."""
-    found = set()
-    for root in dirs:
-        for job in walk_jobs(Path(root), exclude=exclude):
-            try:
-                results = read_results(job.results)
-            except (OSError, ValueError):
-                continue
-            if results.get("status") == FINISHED and results.get("activation") is not None:
-                found.add(str(results.get("model")))
-    return sorted(found)
-
-
 def write_pictures(
-    dirs: Iterable[Path],
+    jobs: Sequence[Job],
+    factor: Factor,
     out_dir: Path,
-    reference: str,
     *,
-    key: str = "activation",
-    label: Callable[[Any], str] = str,
     metric: str = "psnr_y",
     qualitative: bool = False,
 ) -> tuple[list[Path], list[str]]:
     """per_image.csv and per_image_x*.png (and with `qualitative`, qualitative_x*_<set>.png) into `out_dir` for
-    the levels of `key` against `reference`; the paths written and one line per comparison that could not be
-    drawn (no seed paired with the reference), to print."""
-    dirs = list(dirs)
-    models = models_in(dirs, exclude=out_dir)
+    the factor's levels against its reference, one comparison per model and setting (the report's own rule:
+    only jobs that differ in nothing but the factor and the seed are compared); the paths written and one line
+    per comparison that could not be drawn, to print."""
+    groups = _comparable_groups(jobs, factor)
     written: list[Path] = []
     messages: list[str] = []
-    for model in models:
-        tag = model if len(models) > 1 else ""
-        records = records_from_dirs(dirs, key, label, where={"model": model}, exclude=out_dir)
+    for i, ((model, _), group) in enumerate(sorted(groups.items())):
+        tag = "" if len(groups) == 1 else (model if len({m for m, _ in groups}) == len(groups) else f"{model}-{i}")
+        reference = next((factor.label(j) for j in group if factor.is_reference(j)), None)
+        if reference is None:
+            messages.append(f"skipped the per-image figures{' of ' + tag if tag else ''}: no {factor.reference} run")
+            continue
+        records = [record for job in group for record in _records(job, factor)]
         try:
             written += write_per_image(records, reference, out_dir, metric, tag=tag)
             if qualitative:
@@ -55,5 +45,23 @@ def write_pictures(
 
                 written += write_qualitative(records, reference, out_dir, metric=metric, tag=tag)
         except UserError as why:
-            messages.append(f"skipped the per-image figures{' of ' + model if tag else ''}: {why}")
+            messages.append(f"skipped the per-image figures{' of ' + tag if tag else ''}: {why}")
     return written, messages
+
+
+def _comparable_groups(jobs: Sequence[Job], factor: Factor) -> dict[tuple[str, str], list[Job]]:
+    groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
+    for job in jobs:
+        if job.status == FINISHED and not job.is_bicubic and job.seed is not None and job.scale is not None:
+            setting = factor.setting(job)
+            setting.pop("scale", None)  # one figure holds every scale of a setting
+            groups[(str(job.model), json.dumps(setting, sort_keys=True, default=str))].append(job)
+    return groups
+
+
+def _records(job: Job, factor: Factor) -> list[SetRecord]:
+    return [
+        SetRecord(factor.label(job), int(job.seed), int(job.scale), name, job.path, metrics["images"])
+        for name, metrics in job.metrics.items()
+        if isinstance(metrics, dict) and metrics.get("images")
+    ]

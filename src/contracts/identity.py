@@ -96,7 +96,7 @@ def experiment_differences(earlier: Mapping[str, Any], new: Mapping[str, Any]) -
 
 def weights_differences(stamp: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
     """The `WEIGHTS` keys on which a checkpoint's identity and the config that scores it differ."""
-    theirs, ours = _only(from_stamp(stamp), WEIGHTS), _only(request, WEIGHTS)
+    theirs, ours = only(from_stamp(stamp), *WEIGHTS), only(request, *WEIGHTS)
     if "model" in stamp:  # an older stamp knows fewer keys: compare on those it has, and the activation's params
         ours = {k: v for k, v in ours.items() if k in theirs or covered(k, ["activation.params"])}
     return differences(theirs, ours)
@@ -114,12 +114,11 @@ def from_stamp(stamp: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "model.name": stamp["model"],
         "activation.name": split_label(str(stamp.get("activation")))[0],
-        "activation.params": {} if not params else None,
         "activation.scope": "blocks",
         "scale": stamp.get("scale"),
         SEED: stamp.get(SEED),
         **size,
-        **params,
+        **(params or {"activation.params": {}}),
     }
 
 
@@ -127,8 +126,9 @@ def from_stamp(stamp: Mapping[str, Any]) -> dict[str, Any]:
 _LEGACY_NOT_SIZE = {"model", "activation", "activation_params", "scale", "seed", "name", "precision", "max_steps"}
 
 
-def _only(identity: Mapping[str, Any], prefixes: Iterable[str]) -> dict[str, Any]:
-    return {k: v for k, v in identity.items() if covered(k, prefixes) and v is not None}
+def only(identity: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """The identity's `keys` and everything under them (the counterpart of `without`)."""
+    return {k: v for k, v in identity.items() if covered(k, keys)}
 
 
 def covered(key: str, prefixes: Iterable[str]) -> bool:

@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from src.contracts.errors import UserError
-from src.contracts.identity import RUN, job_identity, run_facts, without
+from src.contracts.identity import SEED, WEIGHTS, job_identity, only, run_facts, without
 from src.contracts.results import DIVERGED, FINISHED, find_results, job_labels, make_results, write_results
 from src.contracts.rundir import RunDir
 from src.data.datamodule import per_device_batch
@@ -49,7 +49,8 @@ def _sweep_group() -> str | None:
 def init_checkpoint(cfg: DictConfig, identity: dict[str, Any]) -> Path | None:
     """What `init_from` means, in one place: the weights the job starts from. null: none (from scratch); a
     file: that checkpoint; `x2` (this sweep's folder) or a folder: the last checkpoint of the finished x2 job
-    there whose settings are this job's but the scale, as EDSR starts x4 training from its x2 model (none at x2)."""
+    there with this job's network and seed, as EDSR starts x4 training from its x2 model (none at x2). The x2
+    job's schedule may differ: an x4 job started from x2 weights needs fewer steps."""
     spec = cfg.get("init_from")
     if not spec:
         return None
@@ -58,22 +59,22 @@ def init_checkpoint(cfg: DictConfig, identity: dict[str, Any]) -> Path | None:
     if int(cfg.scale) == 2:
         return None
     root = Path(cfg.paths.output_dir).parent if spec == "x2" else Path(spec)
-
-    def is_twin(record: dict[str, Any]) -> bool:
-        # Every setting the x2 job recorded is ours (a rank's resolved config also holds copies: ignored).
-        if "identity" not in record:  # written before identities: the labels are all it has
-            return all(record.get(k) == job_labels(cfg)[k] for k in ("model", "activation", "seed"))
-        theirs = without(record["identity"], "scale", "init_from", RUN)
-        return all(k in identity and identity[k] == v for k, v in theirs.items())
-
-    job = find_results(root, lambda record: record.get("scale") == 2 and is_twin(record))
+    job = find_results(root, lambda record: record.get("scale") == 2 and _is_x2_twin(record, cfg, identity))
     if job is None:
         raise UserError(
-            f"init_from={spec}: no finished x2 job under {root} with this job's settings but the scale; run the "
-            "scale=2 jobs first (they come first in a sweep with scale=2,4), or pass init_from=null to train from "
-            "scratch"
+            f"init_from={spec}: no finished x2 job under {root} with this job's network and seed; run the scale=2 "
+            "jobs first (they come first in a sweep with scale=2,4), or pass init_from=null to train from scratch"
         )
     return job.last_checkpoint
+
+
+def _is_x2_twin(record: dict[str, Any], cfg: DictConfig, identity: dict[str, Any]) -> bool:
+    """Whether a finished job's network (`WEIGHTS` but the scale) and seed are this job's. Only the x2 job's
+    keys are looked up: a rank's resolved config also holds copies (`model.net.act`)."""
+    if "identity" not in record:  # written before identities: the labels are all it has
+        return all(record.get(k) == job_labels(cfg)[k] for k in ("model", "activation", "seed"))
+    theirs = without(only(record["identity"], *WEIGHTS, SEED), "scale")
+    return all(k in identity and identity[k] == v for k, v in theirs.items())
 
 
 def _initialise(net: torch.nn.Module, cfg: DictConfig, identity: dict[str, Any]) -> dict[str, Any] | None:

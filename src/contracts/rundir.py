@@ -94,6 +94,11 @@ class SweepDir:
         return self.report / "table1.md"
 
     @property
+    def hydra_record(self) -> Path:
+        """The sweep's composed config, which Hydra rewrites at every `-m` launch into the folder."""
+        return self.path / "multirun.yaml"
+
+    @property
     def study(self) -> Path:
         """A sequential study's design and per-look decisions (src/study/)."""
         return self.path / "study"

@@ -13,7 +13,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, open_dict, read_write
 
 from src.contracts.errors import user_message
-from src.contracts.rundir import RunDir, walk_jobs
+from src.contracts.rundir import RunDir, SweepDir, walk_jobs
 
 
 def check_output_dir(path: Path, setting: str) -> None:
@@ -54,7 +54,7 @@ class KeepEarlierRuns(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         sweep = Path(config.hydra.sweep.dir).absolute()
-        self.sweep_files = [sweep / "multirun.yaml"]
+        self.sweep_files = [SweepDir(sweep).hydra_record]
         self._remember(list(walk_jobs(sweep)) if sweep.is_dir() else [])
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:

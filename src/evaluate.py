@@ -11,7 +11,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.contracts import resolvers
 from src.contracts.errors import user_errors_exit
-from src.contracts.results import FINISHED, job_identity, make_results, write_results
+from src.contracts.identity import job_identity
+from src.contracts.results import FINISHED, job_labels, make_results, write_results
 
 resolvers.register()  # before Hydra composes any config
 
@@ -33,8 +34,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     identity = job_identity(cfg)
     net, source = build_model(cfg, identity)
     net = net.to(device)
+    labels = job_labels(cfg)
     if cfg.model.name == "bicubic":
-        identity |= {"activation": None, "activation_params": {}, "name": f"bicubic-x{cfg.scale}"}
+        labels |= {"activation": None, "activation_params": {}, "name": f"bicubic-x{cfg.scale}"}
     metrics = score_sets(
         net,
         Path(cfg.paths.data_dir),
@@ -49,7 +51,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         progress=log.info,
     )
     results = make_results(
-        **identity,
+        **labels,
+        identity=identity,
         status=FINISHED,
         params=count_trainable(net),
         world_size=1,
@@ -59,10 +62,9 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     )
     if source is not None:
         results["checkpoint_identity"] = source  # beside the requested identity, which may differ (allow_mismatch)
-    out = Path(cfg.paths.output_dir)
-    write_results(out, results)
+    written = write_results(Path(cfg.paths.output_dir), results)
     print(format_table(metrics))
-    print(f"-> {out / 'results.json'}")
+    print(f"-> {written}")
     return results
 
 

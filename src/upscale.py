@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from src.contracts import resolvers
 from src.contracts.errors import UserError, user_errors_exit
-from src.contracts.results import job_identity
+from src.contracts.identity import job_identity
 
 resolvers.register()  # before Hydra composes any config
 

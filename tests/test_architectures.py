@@ -196,7 +196,7 @@ def test_evaluate_scores_an_official_layout_file_as_edsr_pytorchs_network(
     import torch
     from hydra.utils import instantiate
 
-    from src.contracts.results import job_identity
+    from src.contracts.identity import job_identity
     from src.data.datasets import load_pairs, to_tensor
     from src.data.layout import set_dirs
     from src.evaluate import evaluate

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from src.contracts.errors import UserError
-from src.contracts.results import job_identity
+from src.contracts.identity import job_identity
 from src.models.edsr import EDSR
-from src.models.weights import IDENTITY_KEY, UnsafeCheckpointError, init_from
+from src.models.weights import IDENTITY_KEY, UnsafeCheckpointError, load_fitting
 from src.runtime.checkpoints import prepare_resume
 from tests.helpers import PROJECT_ROOT, CodeRunningPickle, compose_config
 
@@ -80,7 +80,7 @@ def test_a_checkpoint_asked_for_under_another_activation_is_refused_naming_both(
         *(["input=" + str(ckpt), f"output={tmp_path}"] if entry == "upscale" else []),
     )
     run = getattr(__import__(f"src.{entry}", fromlist=[entry]), entry)
-    both = r"trained as model=edsr_baseline activation=relu .* asks for .* activation=mish"
+    both = r"holds another network than this run asks for \(activation.name relu vs mish; checkpoint vs this run\)"
     with pytest.raises(UserError, match=both):
         run(cfg)
     assert not (tmp_path / "results.json").exists()
@@ -102,7 +102,8 @@ def test_allow_mismatch_scores_anyway_and_records_both_identities(benchmark_dir:
         f"paths.output_dir={tmp_path / 'eval'}",
     )
     results = evaluate(cfg)
-    assert results["activation"] == "mish" and results["checkpoint_identity"]["activation"] == "relu"
+    assert results["activation"] == "mish" and results["checkpoint_identity"]["activation.name"] == "relu"
+    assert results["identity"]["activation.name"] == "mish"
 
 
 def test_init_from_warns_with_the_count_and_records_its_source(
@@ -120,9 +121,9 @@ def test_init_from_warns_with_the_count_and_records_its_source(
 
 def test_init_from_another_network_is_refused_but_relu_to_mish_is_a_study() -> None:
     relu = EDSR(2, n_resblocks=2, n_feats=8).state_dict()
-    assert init_from(EDSR(2, n_resblocks=2, n_feats=8, act="mish"), relu) == []
+    assert load_fitting(EDSR(2, n_resblocks=2, n_feats=8, act="mish"), relu) == []
     with pytest.raises(UserError, match=r"only 5 of the network's 20 tensors fit"):
-        init_from(EDSR(2, n_resblocks=2, n_feats=16), relu, "other.ckpt")
+        load_fitting(EDSR(2, n_resblocks=2, n_feats=16), relu, "other.ckpt")
 
 
 def test_a_second_process_skips_a_locked_job_and_a_dead_holder_is_taken_over(

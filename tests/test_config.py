@@ -78,3 +78,26 @@ def test_the_cuda_fast_path_is_on_by_default_on_gpus_only() -> None:
     forced = _compose("trainer=gpu", "fast.precision=16-mixed", "fast.compile=true")
     assert fast_path.resolve(forced.fast, forced.trainer).precision == "16-mixed"
     assert fast_path.resolve(forced.fast, forced.trainer).compile
+
+
+def test_the_edsr_presets_differ_only_in_their_size() -> None:
+    """model/edsr_baseline and model/edsr_demo inherit model/edsr (Hydra defaults) and change its sizes."""
+    nets = {m: OmegaConf.to_container(_compose(f"model={m}").model.net) for m in ("edsr", "edsr_baseline", "edsr_demo")}
+    sizes = {"n_resblocks": (32, 16, 4), "n_feats": (256, 64, 32), "res_scale": (0.1, 1.0, 1.0)}
+    for i, net in enumerate(nets.values()):
+        assert {k: net.pop(k) for k in sizes} == {k: v[i] for k, v in sizes.items()}
+    assert nets["edsr"] == nets["edsr_baseline"] == nets["edsr_demo"]
+
+
+def test_the_test_sets_are_listed_once() -> None:
+    conf = Path(CONF)
+    homes = [p.relative_to(conf) for p in conf.rglob("*.yaml") if "Urban100" in p.read_text()]
+    assert homes == [Path("data/sr.yaml")]
+    for experiment in ("paper", "rcan_paper", "rdn_paper"):
+        assert list(_compose(f"experiment={experiment}").data.test_sets) == [
+            "DIV2K",
+            "Set5",
+            "Set14",
+            "B100",
+            "Urban100",
+        ]

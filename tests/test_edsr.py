@@ -9,7 +9,7 @@ from torch import nn
 from src.contracts.errors import UserError
 from src.models.activations import ACTIVATIONS, activation_label, make_activation
 from src.models.edsr import EDSR, count_trainable
-from src.models.weights import init_from, load_weights, read_state_dict
+from src.models.weights import load_fitting, load_weights, read_state_dict
 
 PRESETS = {
     "edsr_baseline": {"n_resblocks": 16, "n_feats": 64, "res_scale": 1.0},
@@ -121,6 +121,6 @@ def test_a_checkpoint_for_another_scale_is_refused_with_the_differences(tmp_path
 
 def test_x4_starts_from_x2_weights_except_the_second_upsampling_stage() -> None:
     x2, x4 = EDSR(2, n_resblocks=2, n_feats=8), EDSR(4, n_resblocks=2, n_feats=8)
-    fresh = init_from(x4, x2.state_dict())
+    fresh = load_fitting(x4, x2.state_dict())
     assert fresh == ["tail.0.2.weight", "tail.0.2.bias"]
     assert torch.equal(x4.state_dict()["tail.0.0.weight"], x2.state_dict()["tail.0.0.weight"])

@@ -69,7 +69,9 @@ def test_a_preempted_job_resumes_and_ends_as_an_uninterrupted_one(
     assert ckpt.exists() and not (tmp_path / "results.json").exists(), "the job was not stopped mid-run"
     saved = torch.load(ckpt, weights_only=True)
     assert 0 < saved["global_step"] < 40
-    assert saved["srsweep_identity"]["activation"] == "relu" and saved["srsweep_identity"]["n_feats"] == 8
+    assert (
+        saved["srsweep_identity"]["activation.name"] == "relu" and saved["srsweep_identity"]["model.net.n_feats"] == 8
+    )
     step = saved["global_step"]
     assert stderr.strip().splitlines()[-1] == f"interrupted at step {step}; rerun the same command to resume"
     if damage:

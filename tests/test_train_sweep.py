@@ -52,6 +52,15 @@ def test_the_grid_leaves_eight_complete_jobs(sweep: Path) -> None:
     assert seen == {(a, s) for a in ("relu", "lrelu", "swish", "mish") for s in (2, 4)}
 
 
+def test_the_jobs_differ_only_in_the_swept_keys(sweep: Path) -> None:
+    from src.contracts.identity import covered, differences
+
+    identities = [json.loads(p.read_text())["identity"] for p in sorted(sweep.glob("*/results.json"))]
+    assert len({json.dumps(i, sort_keys=True) for i in identities}) == 8
+    for identity in identities[1:]:
+        assert all(covered(k, ["activation", "scale"]) for k in differences(identities[0], identity))
+
+
 def test_each_job_has_exactly_one_offline_wandb_run_with_its_config_and_psnr(sweep: Path) -> None:
     for job in sorted(p.parent for p in sweep.glob("*/results.json")):
         res = json.loads((job / "results.json").read_text())

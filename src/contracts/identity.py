@@ -8,6 +8,15 @@ them names the keys (`differences`).
 A key whose value is only an interpolation of another key (`model.net.act: ${activation.name}`,
 `data.scale: ${scale}`) is a copy, not a fact: it is dropped, so the factor `activation` is the `activation`
 section alone and a copy never makes two jobs look different twice.
+
+A training job adds what is only known once it runs (`run_facts`: the precision the fast path chose, the world
+size, the per-device batch) under `run.`; results.json (`identity`) and every checkpoint (`srsweep_identity`)
+carry the whole identity. Two further rules read it:
+- resuming or skipping a job folder (`experiment_differences`): the configs must agree; `run.` facts are
+  where a job ran, not what it is, so a job may resume on another machine;
+- scoring a checkpoint (`weights_differences`): only `WEIGHTS`, what decides which network the weights belong
+  to (the model and its size, the activation and its parameters and scope, the scale); seed, schedule and
+  precision may differ.
 """
 
 from __future__ import annotations
@@ -39,6 +48,10 @@ NOT_IDENTITY: tuple[str, ...] = (
     "trainer.log_every_n_steps",
 )
 SEED = "seed"
+# Facts resolved when a job runs, not by its config (`run_facts`).
+RUN = "run"
+# What decides which network a set of weights belongs to: the only keys an evaluation checks.
+WEIGHTS: tuple[str, ...] = ("model", "activation", "scale")
 
 # `${a.b}` alone: a copy of another key. Resolver calls (`${oc.env:...}`, `${isatty:}`) are values of their own.
 _COPY = re.compile(r"^\$\{[A-Za-z_][\w.]*\}$")
@@ -66,6 +79,57 @@ def job_identity(cfg: Any) -> dict[str, Any]:
         values = dict(cfg)
     flat = _flatten(values)
     return {k: v for k, v in sorted(flat.items()) if not covered(k, NOT_IDENTITY)}
+
+
+def run_facts(precision: str, world_size: int, per_device_batch: int) -> dict[str, Any]:
+    """The part of a training job's identity its config does not fix (`precision: auto`, `devices: auto`)."""
+    return {
+        f"{RUN}.precision": str(precision),
+        f"{RUN}.world_size": int(world_size),
+        f"{RUN}.batch_per_device": int(per_device_batch),
+    }
+
+
+def experiment_differences(earlier: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The config keys on which a job folder's earlier identity and a new job's differ (empty: resume or skip)."""
+    return differences(without(earlier, RUN), without(new, RUN))
+
+
+def weights_differences(stamp: Mapping[str, Any], request: Mapping[str, Any]) -> list[str]:
+    """The `WEIGHTS` keys on which a checkpoint's identity and the config that scores it differ."""
+    theirs, ours = only(from_stamp(stamp), *WEIGHTS), only(request, *WEIGHTS)
+    if "model" in stamp:  # an older stamp knows fewer keys: compare on those it has, and the activation's params
+        ours = {k: v for k, v in ours.items() if k in theirs or covered(k, ["activation.params"])}
+    return differences(theirs, ours)
+
+
+def from_stamp(stamp: Mapping[str, Any]) -> dict[str, Any]:
+    """A checkpoint's identity; a stamp written before identity.py (`{"model": "edsr", "n_feats": 64, ...}`) is
+    translated to today's keys (RCAN's `activation.scope`, which it lacked, taken as the default)."""
+    if "model" not in stamp:
+        return dict(stamp)
+    from src.models.activations import split_label
+
+    size = {f"model.net.{k}": v for k, v in stamp.items() if k not in _LEGACY_NOT_SIZE}
+    params = {f"activation.params.{k}": v for k, v in (stamp.get("activation_params") or {}).items()}
+    return {
+        "model.name": stamp["model"],
+        "activation.name": split_label(str(stamp.get("activation")))[0],
+        "activation.scope": "blocks",
+        "scale": stamp.get("scale"),
+        SEED: stamp.get(SEED),
+        **size,
+        **(params or {"activation.params": {}}),
+    }
+
+
+# Keys of the older stamp that are not the network's size.
+_LEGACY_NOT_SIZE = {"model", "activation", "activation_params", "scale", "seed", "name", "precision", "max_steps"}
+
+
+def only(identity: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """The identity's `keys` and everything under them (the counterpart of `without`)."""
+    return {k: v for k, v in identity.items() if covered(k, keys)}
 
 
 def covered(key: str, prefixes: Iterable[str]) -> bool:

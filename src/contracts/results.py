@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from src.contracts.atomic import atomic_write
+from src.contracts.errors import UserError
+from src.contracts.rundir import RunDir, walk_jobs
 
-RESULTS_FILE = "results.json"
 # A job's `status`: what the report averages (FINISHED) and what it lists apart (DIVERGED).
 FINISHED = "finished"
 DIVERGED = "diverged"
+# The file's name, for readers that do not ask RunDir yet.
+RESULTS_FILE = RunDir(Path()).results.name
 
 
-def job_identity(cfg: Any) -> dict[str, Any]:
-    """What a job is, from its composed config: the names shared by results.json, W&B and the progress line."""
+class DamagedResults(UserError):
+    """A results.json that is not a job's record (cut short, empty, not an object): never taken as finished."""
+
+
+def job_labels(cfg: Any) -> dict[str, Any]:
+    """How a job is named and grouped for people: results.json's top fields, W&B's run name and tags, the
+    progress line. What the job *is* (every setting) is `src.contracts.identity.job_identity`."""
     from omegaconf import OmegaConf
 
     from src.models.activations import activation_label
@@ -42,6 +51,7 @@ def make_results(
     activation_params: dict[str, Any],
     scale: int,
     seed: int | None,
+    identity: dict[str, Any],
     params: int,
     world_size: int,
     train: dict[str, Any] | None,
@@ -62,6 +72,8 @@ def make_results(
         "activation_params": activation_params,
         "scale": scale,
         "seed": seed,
+        # Every setting of the job (src/contracts/identity.py): what resume, skip and the report compare.
+        "identity": identity,
         "params": params,
         "world_size": world_size,
         # Training precision (Lightning's name, e.g. "32-true", "bf16-mixed") and the global and per-device batch:
@@ -78,20 +90,33 @@ def make_results(
 def write_results(directory: Path, results: dict[str, Any]) -> Path:
     """Write atomically, so a crash never leaves a half file that a rerun would take as finished."""
     payload = json.dumps(results, indent=2).encode()
-    return atomic_write(Path(directory) / RESULTS_FILE, lambda f: f.write(payload))
+    return atomic_write(RunDir(directory).results, lambda f: f.write(payload))
 
 
 def read_results(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
-def find_results(root: Path, **match: Any) -> Path | None:
-    """The directory of the first finished job below `root` whose results.json has all of `match`."""
-    for path in sorted(Path(root).rglob(RESULTS_FILE)):
+def job_record(job: RunDir) -> dict[str, Any] | None:
+    """The job's results.json (None: it has none); `DamagedResults` if the file is not a job's record."""
+    if not job.results.exists():
+        return None
+    try:
+        record = read_results(job.results)
+    except (OSError, ValueError) as err:
+        raise DamagedResults(f"{job.results}: unreadable ({str(err).splitlines()[0] if str(err) else err!r})") from None
+    if not isinstance(record, dict) or "status" not in record:
+        raise DamagedResults(f"{job.results}: not a job's record (no status)")
+    return record
+
+
+def find_results(root: Path, match: Callable[[dict[str, Any]], bool]) -> RunDir | None:
+    """The first finished job below `root` (walk_jobs' order) whose results.json satisfies `match`."""
+    for job in walk_jobs(Path(root)):
         try:
-            results = read_results(path)
-        except (OSError, ValueError):
+            record = job_record(job)
+        except DamagedResults:
             continue
-        if results.get("status") == FINISHED and all(results.get(k) == v for k, v in match.items()):
-            return path.parent
+        if record is not None and record.get("status") == FINISHED and match(record):
+            return job
     return None

@@ -7,6 +7,7 @@ Training, evaluation, the report, the dashboard and the study ask these classes 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,9 +51,25 @@ class RunDir:
         return self.path / "job.lock"
 
     @property
+    def hydra_dir(self) -> Path:
+        """Hydra's records of the launch that made this job (config, overrides), rewritten by every launch."""
+        return self.path / ".hydra"
+
+    @property
     def hydra_config(self) -> Path:
         """The composed config Hydra saved when the job started: all an unfinished job leaves behind."""
-        return self.path / ".hydra" / "config.yaml"
+        return self.hydra_dir / "config.yaml"
+
+    @property
+    def earlier_run(self) -> tuple[Path, ...]:
+        """What `force=true` keeps aside before redoing the job: its record, its weights, its W&B run."""
+        return (self.results, self.checkpoints, self.wandb_id)
+
+    def set_aside(self, path: Path, why: str) -> Path:
+        """Rename `path` to `<name>.<why>-<time>` beside it (kept, never deleted) and return the new path."""
+        aside = path.with_name(f"{path.name}.{why}-{time.strftime('%Y%m%d-%H%M%S')}")
+        path.rename(aside)
+        return aside
 
     @property
     def log(self) -> Path:
@@ -75,6 +92,11 @@ class SweepDir:
     @property
     def table1(self) -> Path:
         return self.report / "table1.md"
+
+    @property
+    def hydra_record(self) -> Path:
+        """The sweep's composed config, which Hydra rewrites at every `-m` launch into the folder."""
+        return self.path / "multirun.yaml"
 
     @property
     def study(self) -> Path:

@@ -36,7 +36,7 @@ class SRDataModule(pl.LightningDataModule):
         train_images: int | None = None,
         val_sets: Sequence[str] = ("DIV2K",),
         val_images: int | None = 10,
-        test_sets: Sequence[str] = ("DIV2K", "Set5", "Set14", "B100", "Urban100"),
+        test_sets: Sequence[str] = (),  # the study's list lives in conf/data/sr.yaml
         patch_size: int = 48,
         batch_size: int = 16,
         steps_per_epoch: int = 1000,

@@ -9,9 +9,7 @@ import torch
 from hydra.utils import instantiate
 
 from src.contracts.errors import UserError
-
-# What must agree between a checkpoint and the request that scores it (seed, precision and steps may differ).
-MATCHED = ("model", "activation", "scale")
+from src.contracts.identity import describe_differences, from_stamp, weights_differences
 
 
 def pick_device(spec: str) -> torch.device:
@@ -25,8 +23,9 @@ def build_model(cfg: Any, request: dict[str, Any]) -> tuple[torch.nn.Module, dic
     """The configured network with its weights (`ckpt=`), or bicubic, in eval mode, and the identity of the
     job that wrote the weights (None for bicubic and files without one, such as the official EDSR weights).
 
-    A checkpoint of ours that another model, activation or scale wrote is refused (`request` is the
-    `job_identity` of what is asked for), unless `allow_mismatch=true`: scores must carry the right label.
+    A checkpoint of ours whose network (`src.contracts.identity.weights_differences`: model and size,
+    activation, scale) is not the one asked for (`request` is the `job_identity` of the config) is refused,
+    unless `allow_mismatch=true`: scores must carry the right label.
     """
     from src.models.weights import load_weights, read_state_dict
 
@@ -46,13 +45,18 @@ def build_model(cfg: Any, request: dict[str, Any]) -> tuple[torch.nn.Module, dic
     return net.eval(), source
 
 
-def _describe(identity: dict[str, Any]) -> str:
-    return " ".join(f"{k}={identity.get(k)}" for k in MATCHED)
-
-
-def check_identity(path: Path, source: dict[str, Any], request: dict[str, Any]) -> None:
-    if any(source.get(k) != request.get(k) for k in MATCHED):
+def check_identity(path: Path, stamp: dict[str, Any], request: dict[str, Any]) -> None:
+    """One line naming the keys on which the checkpoint's network and the requested one differ."""
+    keys = weights_differences(stamp, request)
+    if keys:
+        theirs = from_stamp(stamp)
         raise UserError(
-            f"{path} was trained as {_describe(source)} but this run asks for {_describe(request)}; pass the "
-            "checkpoint's settings, or allow_mismatch=true to score it anyway (results.json records both)"
+            f"{path} holds another network than this run asks for "
+            f"({describe_differences(_only(theirs, keys), _only(request, keys))}; "
+            "checkpoint vs this run); pass the checkpoint's settings, or allow_mismatch=true to score it anyway "
+            "(its results record both identities)"
         )
+
+
+def _only(identity: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    return {k: identity[k] for k in keys if k in identity}

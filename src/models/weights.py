@@ -25,7 +25,8 @@ def activation_keys(model: nn.Module) -> set[str]:
     }
 
 
-# Where this project's checkpoints keep the identity of the job that wrote them (src.runtime.callbacks.StampIdentity).
+# Where this project's checkpoints keep the identity of the job that wrote them (src/contracts/identity.py,
+# written by src.runtime.callbacks.StampIdentity).
 IDENTITY_KEY = "srsweep_identity"
 
 
@@ -98,8 +99,9 @@ def load_weights(model: nn.Module, state: dict[str, torch.Tensor], source: str |
     model.load_state_dict(state, strict=False)
 
 
-def init_from(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path = "init_from") -> list[str]:
-    """Start from another run's weights where shapes agree (EDSR trains x4 from x2); returns keys left as init.
+def load_fitting(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path = "init_from") -> list[str]:
+    """Load another run's weights where shapes agree (`init_from`: EDSR trains x4 from x2); returns the keys
+    left as initialised.
 
     Fewer than half of the network's tensors fitting means the source is another network altogether, not a
     neighbour (x2 for x4, ReLU for Mish, which share every tensor): that is refused rather than trained on.

@@ -84,7 +84,8 @@ class ValidationImages(pl.Callback):
 
 
 class StampIdentity(pl.Callback):
-    """Write what produced the weights into every checkpoint, so that scoring it under another label fails."""
+    """Write the job's identity (src/contracts/identity.py, run facts included) into every checkpoint: a rerun
+    into the folder and an evaluation of the weights compare it with what they are asked to do."""
 
     def __init__(self, identity: dict[str, Any]):
         self.identity = identity
@@ -95,7 +96,7 @@ class StampIdentity(pl.Callback):
 
 class SaveOnSignal(pl.Callback):
     """SIGTERM (what SLURM sends on preemption and timeout) or SIGINT: finish the current optimiser step, save
-    it as `last.ckpt`, and stop with `Interrupted`, so the same command resumes from exactly that step.
+    it as the job's last checkpoint, and stop with `Interrupted`, so the same command resumes from exactly that step.
 
     The handler only notes the signal; the save happens between steps, where the state is whole. Under
     submitit, its SIGUSR2 handler (requeue before the time limit) is called after the save.

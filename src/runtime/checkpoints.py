@@ -15,9 +15,10 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from src.contracts.atomic import atomic_write
+from src.contracts.rundir import RunDir
 from src.models.weights import DamagedCheckpointError, read_checkpoint
 
-LAST = "last.ckpt"
+LAST = RunDir(Path()).last_checkpoint.name  # the name is RunDir's (Lightning's `save_last` name)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

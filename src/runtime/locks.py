@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-LOCK_FILE = "job.lock"
+from src.contracts.rundir import RunDir
 
 
 @contextmanager
@@ -23,7 +23,7 @@ def job_lock(directory: Path) -> Iterator[bool]:
     live process holds it. The file stays (empty) afterwards: unlinking it would let a waiter lock a ghost."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / LOCK_FILE
+    path = RunDir(directory).lock
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:

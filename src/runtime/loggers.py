@@ -12,14 +12,14 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import CSVLogger, Logger
 from omegaconf import DictConfig, OmegaConf
 
-log = logging.getLogger(__name__)
+from src.contracts.rundir import RunDir
 
-RUN_ID_FILE = "wandb_run_id"
+log = logging.getLogger(__name__)
 
 
 def _wandb_logger(spec: DictConfig, out_dir: Path, identity: dict[str, Any]) -> Logger:
     """A WandbLogger whose run is this job's: the id is kept in the job dir, so a resumed job continues it."""
-    id_file = out_dir / RUN_ID_FILE
+    id_file = RunDir(out_dir).wandb_id
     run_id = id_file.read_text().strip() if id_file.exists() else secrets.token_hex(4)
     out_dir.mkdir(parents=True, exist_ok=True)
     id_file.write_text(run_id)

@@ -1,12 +1,15 @@
-"""A job's checkpoints on disk: written atomically, and on resume the newest one that can be read.
+"""A job's checkpoints on disk: written atomically with a checksum, and on resume the newest one that can be read.
 
-A checkpoint cut short (full disk, killed copy, cross-filesystem move) must neither be mistaken for a good
-one nor block the job: it is moved aside under a `.damaged` name (kept for inspection, never deleted) and
-the job resumes from the newest readable checkpoint it has, or starts over.
+A checkpoint cut short (full disk, killed copy, cross-filesystem move), garbled, or whose bytes no longer
+match the SHA-256 recorded when it was written (bit rot) must neither be mistaken for a good one nor block the
+job: it is moved aside under a `.damaged` name (kept for inspection, never deleted) and the job resumes from
+the newest readable checkpoint it has, or starts over. Links are never followed out of the folder: one that
+points elsewhere (planted, not Lightning's `last.ckpt` -> `stepN.ckpt`) is itself set aside, its target untouched.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -14,35 +17,62 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from src.contracts.atomic import atomic_write
+from src.contracts.checksum import sidecar, write_checked
+from src.contracts.errors import UserError
 from src.models.weights import DamagedCheckpointError, read_checkpoint
 
 LAST = "last.ckpt"
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint writer, through a temporary file in the same directory, fsync and rename."""
+    """Lightning's checkpoint writer, through a temporary file in the same directory, fsync and rename, with a
+    `<name>.sha256` sidecar that every later read checks."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
-        atomic_write(Path(path), lambda f: torch.save(checkpoint, f))
+        write_checked(Path(path), lambda f: torch.save(checkpoint, f))
+
+    def remove_checkpoint(self, path: Any) -> None:
+        super().remove_checkpoint(path)
+        sidecar(Path(path)).unlink(missing_ok=True)
+
+
+def _inside(path: Path, directory: Path) -> bool:
+    """A plain file of `directory`, or a link to one there (what Lightning's `save_last: link` makes)."""
+    if not path.is_symlink():
+        return True
+    target = Path(os.path.realpath(path))
+    return target.parent == Path(os.path.realpath(directory)) and not target.is_symlink()
 
 
 def _candidates(directory: Path) -> list[Path]:
     """`last.ckpt` first, then the step checkpoints, newest first."""
-    steps = sorted(directory.glob("step*.ckpt"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+    steps = sorted(directory.glob("step*.ckpt"), key=lambda p: p.lstat().st_mtime_ns, reverse=True)
     last = directory / LAST
     return ([last] if last.is_symlink() or last.exists() else []) + steps
 
 
 def _set_aside(path: Path, reason: str) -> None:
-    real = path.resolve()
+    """Rename the damaged file (through a link of ours: the file it names; a foreign link: the link itself)
+    and its sidecar to `<name>.damaged-<time>`."""
+    ours = _inside(path, path.parent)
+    real = path.parent / os.readlink(path) if path.is_symlink() and ours else path
     aside = real.with_name(f"{real.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
     real.rename(aside)
+    if sidecar(real).is_file() and not sidecar(real).is_symlink():
+        sidecar(real).rename(sidecar(aside))
     if path.is_symlink():
         path.unlink()  # the link only; its file is kept above
     print(f"{path}: unreadable checkpoint ({reason}); kept it as {aside.name}", flush=True)
+
+
+def _check_folder(directory: Path) -> None:
+    if directory.is_symlink():
+        raise UserError(
+            f"{directory} is a symbolic link to {os.readlink(directory)}; this tool writes checkpoints only into "
+            "a folder of the job: replace the link with a folder (move its contents in) and rerun"
+        )
 
 
 def prepare_resume(directory: Path) -> Path | None:
@@ -53,15 +83,19 @@ def prepare_resume(directory: Path) -> Path | None:
     `last.ckpt` (Lightning's own name for it).
     """
     directory = Path(directory)
+    _check_folder(directory)
     last = directory / LAST
     if last.is_symlink() and not last.exists():
-        print(f"{last}: link to a missing file ({last.readlink()}); removed the link", flush=True)
+        print(f"{last}: link to a missing file ({os.readlink(last)}); removed the link", flush=True)
         last.unlink()
     if not directory.is_dir():
         return None
     for path in _candidates(directory):
-        if not path.exists():
+        if not (path.is_symlink() or path.exists()):
             continue  # the file behind last.ckpt, set aside just before
+        if not _inside(path, directory):
+            _set_aside(path, f"a link to {os.readlink(path)}, outside this job's checkpoints; its target is untouched")
+            continue
         try:
             read_checkpoint(path)
         except DamagedCheckpointError as err:

@@ -71,7 +71,7 @@ def _initialise(net: torch.nn.Module, cfg: DictConfig, identity: dict[str, Any])
     start = _init_checkpoint(cfg, identity)
     if start is None:
         return None
-    state, source = read_state_dict(start)
+    state, source = read_state_dict(start, "init_from")
     fresh = init_from(net, state, start)
     print(f"[{identity['name']}] starting from the weights of {start}", flush=True)
     if fresh:

@@ -242,9 +242,7 @@ def test_ctrl_c_outside_training_steps_is_one_line_and_exit_130(
     from tests.helpers import PROJECT_ROOT
 
     patch = _CTRL_C_AT.format(module=module, attr=attr, when=when, entry=entry)
-    args = (
-        ["model=bicubic"] if entry == "src.evaluate" else ["experiment=smoke", "trainer.max_steps=2", "logger=none"]
-    )
+    args = ["model=bicubic"] if entry == "src.evaluate" else ["experiment=smoke", "trainer.max_steps=2", "logger=none"]
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HYDRA_FULL_ERROR": "0"}
     proc = subprocess.run(
         [

@@ -172,3 +172,13 @@ def test_init_from_another_architecture_is_refused_in_one_line() -> None:
     assert "\n" not in str(info.value)
     prelu = EDSR(2, n_resblocks=1, n_feats=8, act="prelu").state_dict()  # neighbours still load
     assert init_from(EDSR(4, n_resblocks=1, n_feats=8, act="prelu"), prelu) == ["tail.0.2.weight", "tail.0.2.bias"]
+
+
+def test_a_code_pickle_planted_as_last_ckpt_stops_the_resume_with_the_right_advice(tmp_path: Path) -> None:
+    _checkpoint(tmp_path / "step4.ckpt")
+    torch.save({"state_dict": CodeRunningPickle(tmp_path / "pwned")}, tmp_path / "last.ckpt")
+    with pytest.raises(
+        UnsafeCheckpointError, match=rf"posix\.system, which could run code; .* move it out of {tmp_path}"
+    ):
+        prepare_resume(tmp_path)
+    assert (tmp_path / "last.ckpt").is_file() and not (tmp_path / "pwned").exists()

@@ -35,6 +35,10 @@ IDENTITY_KEY = "srsweep_identity"
 class UnsafeCheckpointError(UserError):
     """A file whose unpickling would call code outside torch's weights-only allowlist: refused, never loaded."""
 
+    def __init__(self, path: Path, culprit: str, advice: str):
+        super().__init__(f"{path}: refused to load: unpickling it would call {culprit}, which could run code; {advice}")
+        self.culprit = culprit
+
 
 class DamagedCheckpointError(UserError):
     """A file that is not a readable PyTorch file (truncated, garbled, bit rot, not a checkpoint at all)."""
@@ -73,10 +77,8 @@ def read_checkpoint(path: Path, option: str = "ckpt") -> object:
     except Exception as err:
         culprit = code_in(path)
         if culprit:
-            raise UnsafeCheckpointError(
-                f"{path}: refused to load: unpickling it would call {culprit}, which could run code; pass "
-                f"{option}= a checkpoint written by this project or an official EDSR state dict"
-            ) from None
+            advice = f"pass {option}= a checkpoint written by this project or an official EDSR state dict"
+            raise UnsafeCheckpointError(path, culprit, advice) from None
         raise DamagedCheckpointError(path, _reason(err), option) from None
 
 

@@ -19,7 +19,7 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from src.contracts.checksum import sidecar, write_checked
 from src.contracts.errors import UserError
-from src.models.weights import DamagedCheckpointError, read_checkpoint
+from src.models.weights import DamagedCheckpointError, UnsafeCheckpointError, read_checkpoint
 
 LAST = "last.ckpt"
 
@@ -85,13 +85,14 @@ def prepare_resume(directory: Path) -> Path | None:
     directory = Path(directory)
     _check_folder(directory)
     last = directory / LAST
-    if last.is_symlink() and not last.exists():
-        print(f"{last}: link to a missing file ({os.readlink(last)}); removed the link", flush=True)
-        last.unlink()
     if not directory.is_dir():
         return None
     for path in _candidates(directory):
-        if not (path.is_symlink() or path.exists()):
+        if path.is_symlink() and not path.exists():
+            print(f"{path}: link to a missing file ({os.readlink(path)}); removed the link", flush=True)
+            path.unlink()
+            continue
+        if not path.exists():
             continue  # the file behind last.ckpt, set aside just before
         if not _inside(path, directory):
             _set_aside(path, f"a link to {os.readlink(path)}, outside this job's checkpoints; its target is untouched")
@@ -101,6 +102,9 @@ def prepare_resume(directory: Path) -> Path | None:
         except DamagedCheckpointError as err:
             _set_aside(path, err.reason)
             continue
+        except UnsafeCheckpointError as err:
+            advice = f"this tool never writes such a file: move it out of {directory} and rerun"
+            raise UnsafeCheckpointError(path, err.culprit, advice) from None
         if path != last:
             last.symlink_to(path.name)  # relative, as Lightning links it
             print(f"resuming from the newest readable checkpoint, {path.name}", flush=True)

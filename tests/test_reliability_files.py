@@ -60,8 +60,6 @@ def test_files_get_the_umasks_mode_not_0600(write, mask: int, umask, tmp_path: P
     umask(mask)
     path = write(tmp_path)
     assert path.stat().st_mode & 0o777 == 0o666 & ~mask
-    if path.suffix == ".ckpt":
-        assert Path(f"{path}.sha256").stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_writing_replaces_a_planted_link_and_never_writes_through_it(tmp_path: Path) -> None:

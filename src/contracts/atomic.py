@@ -13,6 +13,7 @@ lock) is removed by the next writer in that folder, and nothing else is ever tou
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -54,7 +55,7 @@ def atomic_write(
     target: Path, write: Callable[[BinaryIO], None], before_replace: Callable[[Path], None] | None = None
 ) -> Path:
     """Write `target` through a temporary file; `before_replace(tmp)` runs on the complete, fsynced temporary
-    file just before the rename (a checksum sidecar is written there)."""
+    file just before the rename (a checkpoint's checksum is embedded there)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     sweep_stale(target.parent)
@@ -62,7 +63,7 @@ def atomic_write(
     f = os.fdopen(os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb")
     try:
         with f:
-            fcntl.lockf(f.fileno(), fcntl.LOCK_EX)  # held until the file is renamed or this process dies
+            _lock(f.fileno())
             os.fchmod(f.fileno(), 0o666 & ~umask())
             write(f)
             f.flush()
@@ -79,6 +80,13 @@ def atomic_write(
             ) from None
         raise
     return target
+
+
+def _lock(fd: int) -> None:
+    """Hold a record lock on our temporary file until it is renamed or this process dies. Where the file system
+    has no locks (some NFS mounts) the write goes on unlocked, and `_abandoned` never judges such files."""
+    with contextlib.suppress(OSError):
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def sweep_stale(directory: Path) -> list[Path]:

@@ -1,68 +1,65 @@
-"""A SHA-256 sidecar `<file>.sha256` beside each checkpoint the tool writes, verified whenever one is read.
+"""A SHA-256 of each checkpoint the tool writes, embedded in it, verified whenever a checkpoint is read.
 
-A checkpoint is a zip of pickled metadata and raw tensor bytes: a flipped bit in the tensor bytes loads as
-silently altered weights, one in the pickle as a confusing error. The digest turns both into "damaged".
-
-The sidecar may list more than one digest: before a new file is renamed over the old one, the sidecar lists
-the new digest and the old ones, then only the new one. A crash between the two renames therefore leaves a
-file whose digest is listed, whichever of the two it is, and never a good file flagged as damaged.
+A checkpoint (`torch.save`) is a zip of pickled metadata and raw tensor bytes, and torch reads it without
+checking anything: a flipped bit in the tensor bytes loads as silently altered weights, one in the pickle as a
+confusing error. Before the file is renamed into place, the digest of all its records (names and bytes) is
+appended as one more record, `<archive>/.data/srsweep_sha256`, which torch ignores. Embedded rather than a
+sidecar, it travels with the file however it is copied, renamed, linked (Lightning's `last.ckpt`) or set
+aside. Reading every record also checks the zip's own CRC-32s, so damage to a zip from elsewhere is caught too.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+import os
+import zipfile
+import zlib
 from pathlib import Path
-from typing import BinaryIO
 
-from src.contracts.atomic import atomic_write
-
-SUFFIX = ".sha256"
-_KEEP = 4  # digests a sidecar lists at most (the new one, then those a crash may have left valid)
+RECORD = ".data/srsweep_sha256"
+_BLOCK = 1 << 20
 
 
-def sidecar(path: Path) -> Path:
-    return Path(path).with_name(Path(path).name + SUFFIX)
-
-
-def file_sha256(path: Path) -> str:
+def _digest(archive: zipfile.ZipFile) -> str:
+    """SHA-256 over every record but ours, in order: its name, then its bytes (CRC-32 checked by zipfile)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
+    for info in archive.infolist():
+        if info.filename.endswith("/" + RECORD):
+            continue
+        digest.update(info.filename.encode() + b"\0")
+        with archive.open(info) as member:
+            for block in iter(lambda member=member: member.read(_BLOCK), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
-def listed(path: Path) -> list[str]:
-    """The digests the sidecar of `path` lists (none: no sidecar, or an unreadable one)."""
-    try:
-        text = sidecar(path).read_text(errors="replace")
-    except OSError:
-        return []
-    return [line.split()[0] for line in text.splitlines() if line.strip()]
-
-
-def write_checked(target: Path, write: Callable[[BinaryIO], None]) -> Path:
-    """`atomic_write` plus the sidecar, crash-safe in either order (see the module's docstring)."""
-    target = Path(target)
-    new: list[str] = []
-
-    def list_both(tmp: Path) -> None:
-        new.append(file_sha256(tmp))
-        digests = [new[0], *(d for d in listed(target) if d != new[0])][:_KEEP]
-        atomic_write(sidecar(target), lambda f: f.write("".join(f"{d}  {target.name}\n" for d in digests).encode()))
-
-    atomic_write(target, write, before_replace=list_both)
-    atomic_write(sidecar(target), lambda f: f.write(f"{new[0]}  {target.name}\n".encode()))
-    return target
+def embed_sha256(path: Path) -> None:
+    """Append the digest record to the torch zip at `path` (the complete temporary file) and fsync it."""
+    with open(path, "r+b") as f:
+        with zipfile.ZipFile(f) as archive:
+            digest = _digest(archive)
+            prefix = archive.namelist()[0].split("/")[0]
+        with zipfile.ZipFile(f, "a") as archive:
+            archive.writestr(f"{prefix}/{RECORD}", digest)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 def mismatch(path: Path) -> str | None:
-    """Why `path` is not what the tool wrote (None: it is, or it has no sidecar, as files from elsewhere)."""
-    path = Path(path)
-    digests = listed(path)
-    if not digests or sidecar(path).is_symlink():
+    """Why the zip at `path` is not what was written: a CRC-32 or the embedded SHA-256 that does not match, or
+    a zip structure that does not read (None: it reads, or it is not a zip, which torch then judges)."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return None
+        with zipfile.ZipFile(path) as archive:
+            records = [n for n in archive.namelist() if n.endswith("/" + RECORD)]
+            recorded = archive.read(records[-1]).decode("ascii", errors="replace").strip() if records else None
+            actual = _digest(archive)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, KeyError, ValueError) as err:
+        text = " ".join(str(err).split())[:120] or type(err).__name__
+        return f"its zip structure is damaged ({text})"
+    except NotImplementedError:  # a compression method zipfile lacks: not ours, let torch judge
         return None
-    if file_sha256(path) not in digests:
-        return f"its SHA-256 differs from {sidecar(path).name}: the bytes changed after it was written"
+    if recorded is not None and actual != recorded:
+        return "its SHA-256 differs from the one recorded when it was written: the bytes changed"
     return None

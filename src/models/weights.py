@@ -1,7 +1,7 @@
 """Loading weights safely: this project's Lightning checkpoints and official EDSR-PyTorch `.pt` files.
 
 Every load uses `torch.load(weights_only=True)`: a file whose unpickling would run code is refused, and one
-whose bytes changed since this project wrote it (its `.sha256` sidecar) is damaged, not loaded.
+whose bytes changed since this project wrote it (its embedded SHA-256) is damaged, not loaded.
 """
 
 from __future__ import annotations
@@ -62,8 +62,8 @@ def _reason(err: BaseException) -> str:
 
 def read_checkpoint(path: Path, option: str = "ckpt") -> object:
     """`torch.load(weights_only=True)` with one-line errors that name the file and the option (`ckpt`,
-    `init_from`) to fix. A file with a checksum sidecar (written by this project) must match it; a file torch
-    refuses is called code only if its pickle really calls something outside the allowlist, else damaged."""
+    `init_from`) to fix. A zip must match its CRC-32s and the SHA-256 this project embeds; a file torch refuses
+    is called code only if its pickle really calls something outside the allowlist, else damaged."""
     path = Path(path)
     if path.is_dir() or (path.exists() and not path.is_file()):
         raise DamagedCheckpointError(path, "a folder, not a file" if path.is_dir() else "not a regular file", option)

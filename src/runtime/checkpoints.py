@@ -17,7 +17,8 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from src.contracts.checksum import sidecar, write_checked
+from src.contracts.atomic import atomic_write
+from src.contracts.checksum import embed_sha256
 from src.contracts.errors import UserError
 from src.models.weights import DamagedCheckpointError, UnsafeCheckpointError, read_checkpoint
 
@@ -25,17 +26,13 @@ LAST = "last.ckpt"
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint writer, through a temporary file in the same directory, fsync and rename, with a
-    `<name>.sha256` sidecar that every later read checks."""
+    """Lightning's checkpoint writer, through a temporary file in the same directory, fsync and rename, with
+    the SHA-256 of its contents embedded (src.contracts.checksum) for every later read to check."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any | None = None) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options, got {storage_options!r}")
-        write_checked(Path(path), lambda f: torch.save(checkpoint, f))
-
-    def remove_checkpoint(self, path: Any) -> None:
-        super().remove_checkpoint(path)
-        sidecar(Path(path)).unlink(missing_ok=True)
+        atomic_write(Path(path), lambda f: torch.save(checkpoint, f), before_replace=embed_sha256)
 
 
 def _inside(path: Path, directory: Path) -> bool:
@@ -55,13 +52,11 @@ def _candidates(directory: Path) -> list[Path]:
 
 def _set_aside(path: Path, reason: str) -> None:
     """Rename the damaged file (through a link of ours: the file it names; a foreign link: the link itself)
-    and its sidecar to `<name>.damaged-<time>`."""
+    to `<name>.damaged-<time>`."""
     ours = _inside(path, path.parent)
     real = path.parent / os.readlink(path) if path.is_symlink() and ours else path
     aside = real.with_name(f"{real.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
     real.rename(aside)
-    if sidecar(real).is_file() and not sidecar(real).is_symlink():
-        sidecar(real).rename(sidecar(aside))
     if path.is_symlink():
         path.unlink()  # the link only; its file is kept above
     print(f"{path}: unreadable checkpoint ({reason}); kept it as {aside.name}", flush=True)

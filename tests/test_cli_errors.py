@@ -115,6 +115,14 @@ def test_a_cache_folder_that_is_a_file_is_named(tmp_path: Path) -> None:
         ("src.upscale", ["scale=abc", "input={tmp}", "output={tmp}/out"], "scale=abc is not a number"),
         ("src.data.make_lr", ["{tmp}/nowhere", "{tmp}/out", "--scale", "2"], "no such directory"),
         ("src.data.download", ["--data-dir", "{tmp}/file", "--only", "benchmark"], "{tmp}/file"),
+        ("src.evaluate", ["ckpt={tmp}/file", "hydra.run.dir={tmp}/run"], "{tmp}/file: cannot read checkpoint"),
+        ("src.evaluate", ["model=bicubic", "device=banana", "hydra.run.dir={tmp}/run"], "device=banana is not"),
+        (
+            "src.train",
+            ["experiment=smoke", "init_from={tmp}/nope.ckpt", "hydra.run.dir={tmp}/run"],
+            "init_from={tmp}/nope.ckpt: no such checkpoint file; pass init_from=",
+        ),
+        ("src.train", ["experiment=smoke", "seed=abc", "hydra.run.dir={tmp}/run"], "seed=abc must be a whole number"),
     ],
 )
 def test_every_cli_reports_a_user_error_in_one_line_with_exit_2(

@@ -170,3 +170,13 @@ def test_a_code_pickle_planted_as_last_ckpt_stops_the_resume_with_the_right_advi
     ):
         prepare_resume(tmp_path)
     assert (tmp_path / "last.ckpt").is_file() and not (tmp_path / "pwned").exists()
+
+
+def test_two_damaged_files_of_one_name_in_one_second_are_both_kept(tmp_path: Path) -> None:
+    _checkpoint(tmp_path / "step8.ckpt", 8)
+    for text in ("first", "second"):
+        (tmp_path / "last.ckpt").unlink(missing_ok=True)
+        (tmp_path / "last.ckpt").write_text(text)
+        assert prepare_resume(tmp_path) == tmp_path / "last.ckpt"
+    kept = sorted(p.read_text() for p in tmp_path.glob("last.ckpt.damaged-*"))
+    assert kept == ["first", "second"]

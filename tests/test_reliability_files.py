@@ -192,3 +192,18 @@ def test_wandb_trouble_during_training_is_one_warning_and_training_goes_on(
     assert len(caplog.records) == 1 and said in caplog.text and "training goes on" in caplog.text
     if isinstance(err, OSError):
         assert "no space left on the file system" in caplog.text
+
+
+@pytest.mark.slow
+def test_training_into_a_job_with_a_planted_lock_link_is_one_line_and_the_target_untouched(tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("PRIVATE CONTENT")
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "job.lock").symlink_to(secret)
+    proc = run_cli("src.train", "experiment=smoke", f"paths.data_dir={tmp_path}", f"hydra.run.dir={job}")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.stderr.startswith(f"error: {job / 'job.lock'} is a symbolic link") and proc.stderr.count("\n") == 1
+    assert secret.read_text() == "PRIVATE CONTENT" and "PRIVATE" not in proc.stdout + proc.stderr

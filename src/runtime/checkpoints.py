@@ -56,6 +56,9 @@ def _set_aside(path: Path, reason: str) -> None:
     ours = _inside(path, path.parent)
     real = path.parent / os.readlink(path) if path.is_symlink() and ours else path
     aside = real.with_name(f"{real.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    n = 1
+    while aside.exists() or aside.is_symlink():  # never over an earlier one set aside in the same second
+        aside, n = aside.with_name(f"{real.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{n}"), n + 1
     real.rename(aside)
     if path.is_symlink():
         path.unlink()  # the link only; its file is kept above

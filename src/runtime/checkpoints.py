@@ -53,12 +53,11 @@ def _candidates(directory: Path) -> list[Path]:
 def _set_aside(path: Path, reason: str) -> None:
     """Rename the damaged file (through a link of ours: the file it names; a foreign link: the link itself)
     to `<name>.damaged-<time>`."""
-    ours = _inside(path, path.parent)
-    real = path.parent / os.readlink(path) if path.is_symlink() and ours else path
-    aside = real.with_name(f"{real.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-    n = 1
+    real = Path(os.path.realpath(path)) if path.is_symlink() and _inside(path, path.parent) else path
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside, n = real.with_name(f"{real.name}.damaged-{stamp}"), 1
     while aside.exists() or aside.is_symlink():  # never over an earlier one set aside in the same second
-        aside, n = aside.with_name(f"{real.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}-{n}"), n + 1
+        aside, n = real.with_name(f"{real.name}.damaged-{stamp}-{n}"), n + 1
     real.rename(aside)
     if path.is_symlink():
         path.unlink()  # the link only; its file is kept above

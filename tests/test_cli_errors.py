@@ -143,6 +143,7 @@ def test_every_cli_reports_a_user_error_in_one_line_with_exit_2(
         ("train", "optim.lr=-1", "optim.lr=-1 must be a number above 0"),
         ("train", "optim.lr=abc", "optim.lr=abc must be a number above 0"),
         ("train", "activation=lrelu activation.params.negative_slope=abc", "negative_slope=abc is not a number"),
+        ("train", "activation=gelu activation.params.approximate=banana", "activation gelu does not take"),
         ("train", "data.num_workers=-1", "data.num_workers=-1 must be a whole number of 0 or more"),
         ("train", "tile=-5", "tile=-5 must be a whole number of at least 1"),
         ("train", "tile_overlap=-1", "tile_overlap=-1 must be a whole number of 0 or more"),

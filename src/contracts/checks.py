@@ -54,7 +54,7 @@ def flag(name: str, value: Any) -> None:
 
 
 def check_activation(cfg: Any) -> None:
-    """Parameters of the activation: numbers where the default is one, and values its module accepts."""
+    """Parameters of the activation: numbers where the default is one, and values its module runs with."""
     from omegaconf import OmegaConf
 
     from src.models.activations import ACTIVATIONS, make_activation
@@ -70,7 +70,9 @@ def check_activation(cfg: Any) -> None:
             if not ok:
                 raise UserError(f"activation.params.{key}={value} is not a number; set it to one (default {default})")
     try:
-        make_activation(name, 1, **params)
+        import torch
+
+        make_activation(name, 1, **params)(torch.zeros(1, 1, 2, 2))  # some modules check only when they run
     except (TypeError, ValueError, RuntimeError) as err:
         raise UserError(f"activation {name} does not take {params} ({err}); fix activation.params") from None
 

@@ -10,6 +10,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from src.contracts import resolvers
+from src.contracts.ctrl_c import ctrl_c_stops
 from src.contracts.errors import user_errors_exit
 from src.contracts.identity import job_identity
 from src.contracts.results import FINISHED, job_labels, make_results, write_results
@@ -20,12 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    from src.contracts.checks import checked_scale
+    from src.contracts.checks import check_scoring
     from src.models.build import build_model, pick_device
     from src.models.edsr import count_trainable
     from src.protocol.scoring import format_table, score_sets
 
-    checked_scale(cfg.scale)
+    check_scoring(cfg)
     if cfg.data.get("bundled"):
         from src.data.demo import build_bundled
 
@@ -71,7 +72,8 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 @user_errors_exit
 def main(cfg: DictConfig) -> float | None:
-    results = evaluate(cfg)
+    with ctrl_c_stops("no results.json was written; rerun the same command to score"):
+        results = evaluate(cfg)
     first = next(iter(results["metrics"].values()), None)
     return first["psnr_y"] if first else None
 

@@ -15,6 +15,7 @@ from omegaconf import DictConfig
 
 from src.contracts import resolvers
 from src.contracts.checks import check_training
+from src.contracts.ctrl_c import ctrl_c_stops
 from src.contracts.errors import user_errors_exit
 from src.contracts.identity import job_identity
 from src.contracts.results import DamagedResults, job_record
@@ -94,7 +95,8 @@ def _skip(job: RunDir, results: dict[str, Any]) -> dict[str, Any]:
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 @user_errors_exit
 def main(cfg: DictConfig) -> float | None:
-    results = train(cfg)
+    with ctrl_c_stops("nothing is recorded as finished; rerun the same command to resume"):
+        results = train(cfg)
     sets = results.get("metrics") or {}
     first = next(iter(sets.values()), None)
     return first["psnr_y"] if first else None  # the value a Hydra sweeper optimises

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
 from src.contracts.errors import UserError
-from src.data.datasets import EvalImages, StepSampler, TrainPatches, load_pairs
+from src.data.datasets import EvalImages, StepSampler, TrainPatches, check_set_sizes, load_pairs
 from src.data.images import DEFAULT_MAX_PIXELS
 from src.data.layout import check_scale, set_dirs
 
@@ -73,7 +73,7 @@ class SRDataModule(pl.LightningDataModule):
 
     def _pairs(self, name: str, split: str, limit: int | None):
         dirs = set_dirs(self.data_dir, name, self.scale, split)
-        return load_pairs(dirs, self.scale, limit, self.cache_dir, self.max_pixels)
+        return load_pairs(dirs, self.scale, limit, self.cache_dir, self.max_pixels, scored=split != "train")
 
     def setup(self, stage: str) -> None:
         if stage == "fit":
@@ -82,6 +82,8 @@ class SRDataModule(pl.LightningDataModule):
                 self.train_data = TrainPatches(pairs, self.scale, self.patch_size, self.augment, self.seed)
             if not self.val_data:
                 self.val_data = self._eval_sets(self.val_sets, self.val_images)
+            for name in self.test_sets:  # the test stage comes after the last step: check its sizes now
+                check_set_sizes(set_dirs(self.data_dir, name, self.scale, "valid"), self.scale)
         if stage == "validate" and not self.val_data:
             self.val_data = self._eval_sets(self.val_sets, self.val_images)
         if stage == "test" and not self.test_data:

@@ -13,7 +13,7 @@ from torch.utils.data import Dataset, Sampler
 from src.contracts.errors import UserError
 from src.data.cache import cached_array
 from src.data.images import DEFAULT_MAX_PIXELS
-from src.data.layout import GET_DATA, SetDirs, set_images
+from src.data.layout import GET_DATA, SetDirs, list_images, set_images
 
 
 @dataclass
@@ -38,8 +38,10 @@ def load_pairs(
     limit: int | None = None,
     cache_dir: Path | None = None,
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    scored: bool = True,
 ) -> list[ImagePair]:
-    """HR images of a set with their LR: the `LR_bicubic` file where present, else MATLAB bicubic of the HR."""
+    """HR images of a set with their LR: the `LR_bicubic` file where present, else MATLAB bicubic of the HR.
+    Images of a set that is `scored` (validation, test) must be large enough for the protocol's SSIM."""
     hr_files = set_images(dirs.hr, f"{dirs.name} HR folder")[:limit]
     if not hr_files:
         raise UserError(f"{dirs.name}: no images in {dirs.hr}; {GET_DATA}")
@@ -50,6 +52,8 @@ def load_pairs(
             raise UserError(
                 f"{hr_path}: {hr.shape[1]}x{hr.shape[0]} is smaller than the scale {scale}; remove it from {dirs.hr}"
             )
+        if scored:
+            check_scorable(hr_path, hr.shape[0], hr.shape[1], dirs, scale)
         lr_path = dirs.lr / f"{hr_path.stem}x{scale}{hr_path.suffix}"
         if lr_path.is_file():
             lr = cached_array(lr_path, cache_dir=cache_dir, max_pixels=max_pixels)
@@ -63,6 +67,35 @@ def load_pairs(
             )
         pairs.append(ImagePair(hr_path.stem, hr, lr))
     return pairs
+
+
+def check_scorable(path: Path, height: int, width: int, dirs: SetDirs, scale: int) -> None:
+    """One line naming an image too small for SSIM once cropped and shaved (`src.protocol.metrics`)."""
+    from src.protocol.metrics import shave_for, smallest_scorable
+
+    shave = shave_for(dirs.name, scale)
+    need = smallest_scorable(scale, shave)
+    if min(height, width) < need:
+        raise UserError(
+            f"{path}: {width}x{height} is too small to score at x{scale}: SSIM's 11x11 window needs at least "
+            f"{need}x{need} pixels before the {shave}-pixel border is shaved; remove it from {dirs.hr}"
+        )
+
+
+def check_set_sizes(dirs: SetDirs, scale: int) -> None:
+    """The size check of `load_pairs` from the image headers alone (nothing decoded), for the test sets
+    before training starts: a set that cannot be scored fails now, not after the last step."""
+    from PIL import Image
+
+    if not dirs.hr.is_dir():
+        return  # `load_pairs` names a missing set with the way to get it
+    for path in list_images(dirs.hr):
+        try:
+            with Image.open(path) as im:
+                width, height = im.size
+        except (OSError, SyntaxError, ValueError):
+            continue  # decoding it later names the problem
+        check_scorable(path, height, width, dirs, scale)
 
 
 def to_tensor(img: np.ndarray, channels: int | None = None) -> torch.Tensor:

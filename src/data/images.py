@@ -40,7 +40,8 @@ def read_image(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.nd
     """Decode `path` to an (H, W, C) uint8 array with C = 1 (grey) or 3 (RGB).
 
     Grey stays single-channel because the evaluation protocol scores such images on their one channel;
-    alpha and palettes are dropped to RGB; 16-bit images are reduced to 8 bits.
+    alpha and palettes are dropped to RGB; 16-bit images are reduced to 8 bits, floating-point ones (0..1)
+    scaled to 0..255; 32-bit integer images, and floats outside 0..1, are refused (no agreed white level).
     """
     path = Path(path)
     try:
@@ -50,9 +51,8 @@ def read_image(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.nd
             with Image.open(path) as im:
                 check_pixels(path, im.width, im.height, max_pixels)
                 im.load()
-                if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-                    arr = (np.asarray(im, dtype=np.float64) / 257.0).round().clip(0, 255).astype(np.uint8)
-                    return arr[..., None]
+                if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+                    return _deep_grey(path, im)
                 if im.mode in ("L", "LA", "1"):
                     return np.asarray(im.convert("L"), dtype=np.uint8)[..., None]
                 return np.asarray(im.convert("RGB"), dtype=np.uint8)
@@ -62,6 +62,27 @@ def read_image(path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.nd
         raise ImageError(f"{path}: no such image file") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
         raise ImageError(f"{path}: cannot decode image ({err}); the file is corrupt or truncated, replace it") from None
+
+
+def _deep_grey(path: Path, im: Image.Image) -> np.ndarray:
+    """A grey image of more than 8 bits as (H, W, 1) uint8: 16-bit / 257, float 0..1 x 255, else refused."""
+    values = np.asarray(im, dtype=np.float64)
+    if im.mode == "F":
+        low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+        if not (np.isfinite(values).all() and low >= 0.0 and high <= 1.0):
+            raise ImageError(
+                f"{path}: floating-point image with values {low:g}..{high:g}; only floats in 0..1 are read: "
+                "save it as an 8- or 16-bit PNG"
+            )
+        return (values * 255.0).round().clip(0, 255).astype(np.uint8)[..., None]
+    tagged = (getattr(im, "tag_v2", None) or {}).get(258, 16)  # TIFF's BitsPerSample
+    bits = max(tagged) if isinstance(tagged, tuple) else int(tagged)
+    if bits > 16 or values.min(initial=0) < 0 or values.max(initial=0) > 65535:
+        raise ImageError(
+            f"{path}: {max(bits, 32)}-bit integer image; only 8- and 16-bit images are read (a 32-bit one has no "
+            "agreed white level): save it as an 8- or 16-bit PNG"
+        )
+    return (values / 257.0).round().clip(0, 255).astype(np.uint8)[..., None]
 
 
 def write_image(path: Path, array: np.ndarray) -> None:

@@ -35,6 +35,12 @@ def shave_for(set_name: str, scale: int) -> int:
     return scale + 6 if set_name.upper().startswith("DIV2K") else scale
 
 
+def smallest_scorable(scale: int, shave: int) -> int:
+    """The smallest HR side that leaves SSIM's 11x11 window room once the image is cropped to a multiple of
+    the scale and `shave` pixels are shaved from each border (checked before training, not after it)."""
+    return -(-(_SSIM_KERNEL + 2 * shave) // scale) * scale
+
+
 def quantize(img: torch.Tensor) -> torch.Tensor:
     """Round and clamp to the uint8 levels an SR image is saved with (as float, for the metric math)."""
     return img.clamp(0, 255).round()

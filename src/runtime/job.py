@@ -82,7 +82,7 @@ def _initialise(net: torch.nn.Module, cfg: DictConfig, identity: dict[str, Any])
     start = init_checkpoint(cfg, identity)
     if start is None:
         return None
-    state, source = read_state_dict(start)
+    state, source = read_state_dict(start, "init_from")
     fresh = load_fitting(net, state, start)
     print(f"[{job_labels(cfg)['name']}] starting from the weights of {start}", flush=True)
     if fresh:

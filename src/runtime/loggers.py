@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import re
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -12,23 +15,88 @@ from hydra.utils import instantiate
 from lightning.pytorch.loggers import CSVLogger, Logger
 from omegaconf import DictConfig, OmegaConf
 
+from src.contracts.atomic import atomic_write
 from src.contracts.rundir import RunDir
 
 log = logging.getLogger(__name__)
 
 
+# A W&B run id as this tool makes it (hex) or W&B does (letters, digits); anything else is not one.
+_RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def _run_id(id_file: Path) -> str:
+    """The job's W&B run id from its file, or a new one (written atomically, replacing rather than writing
+    through a link) when the file is missing, empty or not an id: a bad file must not end W&B for the job."""
+    text = ""
+    if id_file.is_file() and not id_file.is_symlink():
+        text = id_file.read_text(errors="replace").strip()
+    if _RUN_ID.match(text):
+        return text
+    run_id = secrets.token_hex(4)
+    if id_file.exists() or id_file.is_symlink():
+        log.warning("%s held no W&B run id (%r); starting a new W&B run %s", id_file, text[:40], run_id)
+    atomic_write(id_file, lambda f: f.write(run_id.encode()))
+    return run_id
+
+
 def _wandb_logger(spec: DictConfig, out_dir: Path, identity: dict[str, Any]) -> Logger:
     """A WandbLogger whose run is this job's: the id is kept in the job dir, so a resumed job continues it."""
-    id_file = RunDir(out_dir).wandb_id
-    run_id = id_file.read_text().strip() if id_file.exists() else secrets.token_hex(4)
     out_dir.mkdir(parents=True, exist_ok=True)
-    id_file.write_text(run_id)
+    run_id = _run_id(RunDir(out_dir).wandb_id)
     # Under a W&B sweep agent the agent owns the run id; elsewhere the job dir does.
     ids = {} if os.environ.get("WANDB_SWEEP_ID") else {"id": run_id, "resume": "allow"}
     logger = instantiate(spec, **ids, **identity)
     experiment = logger.experiment  # start the run now, inside our try, rather than at the first log call
     experiment.define_metric("val/*", summary="max")
     experiment.define_metric("train/loss", summary="min")
+    return guard(logger)
+
+
+def _trouble(err: BaseException) -> str:
+    """A W&B failure in a few words; a full disk names the file system that is full, not W&B's temp folder."""
+    if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+        where = Path(err.filename or tempfile.gettempdir())
+        return f"no space left on the file system mounted at {_mount_point(where)} (W&B was writing {where})"
+    text = " ".join(str(err).split())
+    return text[:200] or type(err).__name__
+
+
+def _mount_point(path: Path) -> Path:
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+# What Lightning and our callbacks call on a logger while training runs.
+_GUARDED = ("log_metrics", "log_hyperparams", "log_image", "log_table", "log_text", "after_save_checkpoint", "save")
+
+
+def guard(logger: Logger) -> Logger:
+    """Make W&B trouble during training (a full disk, a failed image upload) one warning, after which the
+    logger stops logging; training and results.json go on."""
+    failed: list[str] = []
+
+    def guarded(name: str, call: Any) -> Any:
+        def safe(*args: Any, **kwargs: Any) -> Any:
+            if failed:
+                return None
+            try:
+                return call(*args, **kwargs)
+            except Exception as err:
+                failed.append(_trouble(err))
+                log.warning("W&B %s failed (%s); W&B logging stops for this job, training goes on", name, failed[0])
+                return None
+
+        return safe
+
+    for name in _GUARDED:
+        call = getattr(logger, name, None)
+        if callable(call):
+            setattr(logger, name, guarded(name, call))
     return logger
 
 
@@ -46,7 +114,7 @@ def build_loggers(cfg: DictConfig, out_dir: Path, identity: dict[str, Any], is_r
             except Exception as err:
                 log.warning(
                     "W&B unavailable (%s); logging to CSV in %s instead, results.json is unaffected",
-                    str(err).splitlines()[0] if str(err) else type(err).__name__,
+                    _trouble(err),
                     out_dir,
                 )
                 loggers.append(CSVLogger(str(out_dir), name="csv"))

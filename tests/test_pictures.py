@@ -30,9 +30,9 @@ def _job(
     results = make_results(
         name=name, status=status, model=model, activation=activation, activation_params={}, scale=scale, seed=seed,
         params=1, world_size=1, train=None, metrics=metrics, config={"optim": {"lr": 0.001 * (1 + (seed or 0))}},
+        # What the runtime records as the job's identity: here the lr tied to the seed is no part of it.
+        identity={"model.name": model, "activation.name": activation, "scale": scale, "seed": seed},
     )  # fmt: skip
-    # What the runtime records as the job's identity: here the lr tied to the seed is no part of it.
-    results["identity"] = {"model.name": model, "activation.name": activation, "scale": scale, "seed": seed}
     write_results(root / name, results)
     return results
 

@@ -16,7 +16,8 @@ import pytest
 import torch
 
 from src.contracts.errors import UserError
-from src.contracts.results import FINISHED, job_identity, make_results, read_results, write_results
+from src.contracts.identity import job_identity
+from src.contracts.results import FINISHED, job_labels, make_results, read_results, write_results
 from src.contracts.rundir import RunDir
 from src.report import qualitative
 from src.report.image_records import records_from_dirs
@@ -53,8 +54,8 @@ def _write_job(job: Path, data_root: Path, act: str, seed: int) -> torch.nn.Modu
     torch.save({"state_dict": state, "global_step": STEPS, IDENTITY_KEY: identity}, run.last_checkpoint)
     metrics = score_sets(net, data_root, [SET], SCALE)
     results = make_results(
-        **identity, status=FINISHED, params=1, world_size=1, train={"steps": STEPS}, metrics=metrics,
-        config=OmegaConf.to_container(cfg, resolve=True),
+        **job_labels(cfg), status=FINISHED, params=1, world_size=1, train={"steps": STEPS}, metrics=metrics,
+        config=OmegaConf.to_container(cfg, resolve=True), identity=identity,
     )  # fmt: skip
     write_results(job, results)
     return net

@@ -15,7 +15,7 @@ from PIL import Image
 
 from src.contracts.errors import UserError
 from src.models.edsr import EDSR
-from src.models.weights import DamagedCheckpointError, UnsafeCheckpointError, init_from, read_checkpoint
+from src.models.weights import DamagedCheckpointError, UnsafeCheckpointError, load_fitting, read_checkpoint
 from src.runtime.checkpoints import AtomicCheckpointIO, prepare_resume
 from tests.helpers import CodeRunningPickle
 
@@ -156,10 +156,10 @@ def test_init_from_another_architecture_is_refused_in_one_line() -> None:
 
     rcan = RCAN(2, n_resgroups=1, n_resblocks=1, n_feats=8, reduction=4).state_dict()
     with pytest.raises(UserError, match=r"another architecture than this EDSR .* drop init_from") as info:
-        init_from(EDSR(2, n_resblocks=1, n_feats=8), rcan, "rcan.ckpt")
+        load_fitting(EDSR(2, n_resblocks=1, n_feats=8), rcan, "rcan.ckpt")
     assert "\n" not in str(info.value)
     prelu = EDSR(2, n_resblocks=1, n_feats=8, act="prelu").state_dict()  # neighbours still load
-    assert init_from(EDSR(4, n_resblocks=1, n_feats=8, act="prelu"), prelu) == ["tail.0.2.weight", "tail.0.2.bias"]
+    assert load_fitting(EDSR(4, n_resblocks=1, n_feats=8, act="prelu"), prelu) == ["tail.0.2.weight", "tail.0.2.bias"]
 
 
 def test_a_code_pickle_planted_as_last_ckpt_stops_the_resume_with_the_right_advice(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from src.study import boundaries, cli
 from src.study.decide import paired_tests_many
 from src.study.design import Design
 from src.study.schedule import next_sweeps
+from src.study.simulate import pilot_sd
 from tests.helpers import exit_code
 
 
@@ -161,6 +162,10 @@ def test_only_undecided_comparisons_get_more_seeds_and_a_rerun_runs_nothing(tmp_
     assert "| x2 | identity | worse | 1 (2) |" in table
     assert "14 runs, against 18 for the fixed design" in table
     assert not (tmp_path / "x2-lrelu-s3").exists() and study.design.looks == (2, 3)
+
+    # The folder doubles as a pilot: the pooled SD of every comparison's per-seed differences (x2 lrelu's
+    # 0.03, -0.02, 0.05 carry all the spread; the other three comparisons add one degree of freedom each).
+    assert pilot_sd(tmp_path, "activation", "relu") == pytest.approx(math.sqrt(0.0026 / 5))
 
     again = FakeTrain(keys)
     assert cli.main(_argv(tmp_path), launch=again) == 0

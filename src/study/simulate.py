@@ -143,6 +143,8 @@ def pilot_sd(pilot: Path, factor: str, reference: str) -> float:
     from src.study.config import level_keys
     from src.study.endpoint import by_seed, config_value, finished_jobs, primary_differences, value_key
 
+    if not Path(pilot).is_dir():
+        raise UserError(f"--pilot {pilot}: no such directory; pass a sweep folder (hydra.sweep.dir) or --sd")
     jobs = finished_jobs(pilot)
     ref = level_keys(factor, [reference], [])[0][reference]
     cells = {(r.get("scale"), value_key(config_value(r.get("config") or {}, factor))) for r in jobs}

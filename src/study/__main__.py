@@ -1,0 +1,5 @@
+import sys
+
+from src.study.cli import main
+
+sys.exit(main())

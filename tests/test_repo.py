@@ -68,3 +68,33 @@ def test_the_check_catches(line: str) -> None:
 @pytest.mark.parametrize("line", ["data/benchmark", "a/" + "work/b", "docs/protocol.md", "~/.cache/srsweep"])
 def test_the_check_lets_through(line: str) -> None:
     assert not FORBIDDEN.search(line)
+
+
+def _src_files() -> list[Path]:
+    return sorted((PROJECT_ROOT / "src").rglob("*.py"))
+
+
+def test_no_function_in_src_is_longer_than_60_lines() -> None:
+    """A long function does several things; name them as steps instead."""
+    import ast
+
+    long = [
+        f"{path.relative_to(PROJECT_ROOT)}:{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for path in _src_files()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno - node.lineno + 1 > 60
+    ]
+    assert long == []
+
+
+@pytest.mark.parametrize("name", ["results.json", "checkpoints", "last.ckpt", "wandb_run_id", "job.lock", "table1.md"])
+def test_a_job_folder_file_name_is_spelled_once_in_src(name: str) -> None:
+    """RunDir/SweepDir own the job and sweep folders: code asks them for a path (comments may say the name)."""
+    quoted = re.compile(rf"[\"']{re.escape(name)}[\"']")
+    places = [
+        f"{path.relative_to(PROJECT_ROOT)}:{i}"
+        for path in _src_files()
+        for i, line in enumerate(path.read_text().splitlines(), 1)
+        if quoted.search(line.split("#", 1)[0])
+    ]
+    assert len(places) == 1 and places[0].startswith("src/contracts/rundir.py:"), places

@@ -106,7 +106,13 @@ class SweepDir:
 
 # Folders that never hold a job: W&B's files and checkpoints can be large, the report is ours; hidden folders
 # (.hydra, .submitit) belong to the job above them.
-_NOT_JOBS = {"wandb", "checkpoints", "report", "study", "__pycache__"}
+_NOT_JOBS = {
+    RunDir(Path()).wandb.name,
+    RunDir(Path()).checkpoints.name,
+    SweepDir(Path()).report.name,
+    SweepDir(Path()).study.name,
+    "__pycache__",
+}
 
 
 def walk_jobs(root: Path, exclude: Path | None = None) -> Iterator[RunDir]:

@@ -185,3 +185,23 @@ def test_the_study_owns_its_factor_scale_and_seed(tmp_path: Path, capsys) -> Non
     assert exit_code(lambda a: cli.main(a, launch=FakeTrain({})), _argv(tmp_path)[:-1]) == 2
     assert "hydra.sweep.dir=" in capsys.readouterr().err
     assert not (tmp_path / "study").exists()
+
+
+def test_a_folder_holding_another_experiment_is_refused_naming_the_key(tmp_path: Path) -> None:
+    """The study pools only jobs that differ in the factor, the scale and the seed (the report's rule)."""
+    from src.contracts.errors import UserError
+
+    for level, lr in (("relu", 1e-4), ("lrelu", 1e-4), ("lrelu", 1e-3)):
+        for seed in (0, 1):
+            job = tmp_path / f"x2-{level}-{lr}-s{seed}"
+            job.mkdir()
+            results = {
+                "status": "finished",
+                "scale": 2,
+                "seed": seed,
+                "metrics": {"Set5": {"psnr_y": 30.0 + seed}},
+                "config": {"activation": {"name": level}, "optim": {"lr": lr}},
+            }
+            (job / "results.json").write_text(json.dumps(results))
+    with pytest.raises(UserError, match=r"optim\.lr 0\.0001 vs 0\.001"):
+        pilot_sd(tmp_path, "activation", "relu")

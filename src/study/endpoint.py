@@ -14,8 +14,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from src.contracts.errors import UserError
+from src.contracts.identity import SEED, describe_differences, without
 from src.contracts.results import FINISHED, read_results
 from src.contracts.rundir import walk_jobs
+from src.report.collect import identity_of
 
 METRIC = "psnr_y"
 
@@ -34,8 +37,9 @@ def config_value(config: Mapping[str, Any], key: str) -> Any:
     return node
 
 
-def finished_jobs(root: Path) -> list[dict[str, Any]]:
-    """Every readable results.json below `root` whose job finished."""
+def finished_jobs(root: Path, factor: str) -> list[dict[str, Any]]:
+    """Every readable results.json below `root` whose job finished; a UserError naming the keys when two of them
+    differ in more than the factor, the scale and the seed (the report's rule: those are not one experiment)."""
     jobs = []
     for job in walk_jobs(root):
         try:
@@ -44,7 +48,19 @@ def finished_jobs(root: Path) -> list[dict[str, Any]]:
             continue
         if isinstance(results, dict) and results.get("status") == FINISHED:
             jobs.append(results)
+    _one_setting(jobs, factor, root)
     return jobs
+
+
+def _one_setting(jobs: list[dict[str, Any]], factor: str, root: Path) -> None:
+    settings = [without(identity_of(results), factor, SEED, "scale") for results in jobs]
+    for setting in settings[1:]:
+        if setting != settings[0]:
+            raise UserError(
+                f"{root}: its jobs differ in more than {factor}, the scale and the seed "
+                f"({describe_differences(settings[0], setting)}); a study compares one experiment: give each "
+                "its own hydra.sweep.dir"
+            )
 
 
 def by_seed(jobs: Iterable[dict[str, Any]], factor: str, level: str, scale: int) -> dict[int, dict[str, float]]:

@@ -93,7 +93,7 @@ def run_look(study: Study, folder: StudyFolder, look: int, keys: Mapping[str, st
     n = study.design.looks[look - 1]
     seeds = list(range(before, n))
     sweeps, runs = _launch_look(study, folder, open_, seeds, launch)
-    jobs = finished_jobs(folder.sweep)
+    jobs = finished_jobs(folder.sweep, study.factor)
     pairs = [(s, v) for s in study.scales for v in study.levels if open_[study.scales.index(s), study.levels.index(v)]]
     diffs = [primary_differences(jobs, study.factor, keys[v], keys[study.reference], s, range(n)) for s, v in pairs]
     tests = tests_of([list(d.values()) for d in diffs], study.design.margin)

@@ -145,7 +145,7 @@ def pilot_sd(pilot: Path, factor: str, reference: str) -> float:
 
     if not Path(pilot).is_dir():
         raise UserError(f"--pilot {pilot}: no such directory; pass a sweep folder (hydra.sweep.dir) or --sd")
-    jobs = finished_jobs(pilot)
+    jobs = finished_jobs(pilot, factor)
     ref = level_keys(factor, [reference], [])[0][reference]
     cells = {(r.get("scale"), value_key(config_value(r.get("config") or {}, factor))) for r in jobs}
     squares, df = 0.0, 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -79,7 +80,12 @@ def test_a_preempted_job_resumes_and_ends_as_an_uninterrupted_one(
     again = run_cli("src.train", *args)
     assert again.returncode == 0, again.stderr[-2000:]
     assert ("unreadable checkpoint" in again.stdout) == damage
-    assert ("resuming from the newest readable checkpoint, step4.ckpt" in again.stdout) == damage
+    # The newest step checkpoint before the interruption (every steps_per_epoch steps; where SIGTERM lands
+    # depends on the machine's speed).
+    resumed = re.search(r"resuming from the newest readable checkpoint, step(\d+)\.ckpt", again.stdout)
+    assert (resumed is not None) == damage, again.stdout
+    if damage:
+        assert 0 < int(resumed.group(1)) <= step and int(resumed.group(1)) % 4 == 0
     assert sorted(p.name for p in ckpt.parent.iterdir() if "damaged" not in p.name) == ["last.ckpt", "step40.ckpt"]
     assert len(list(ckpt.parent.glob("*.damaged-*"))) == damage  # kept aside, never deleted
     resumed = json.loads((tmp_path / "results.json").read_text())

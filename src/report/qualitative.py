@@ -103,7 +103,7 @@ def load_network(job_dir: Path) -> torch.nn.Module:
     only, identity checked); refused unless the checkpoint is the step the job's test scores came from."""
     from omegaconf import OmegaConf
 
-    from src.contracts.results import job_identity
+    from src.contracts.identity import job_identity
     from src.models.build import build_model
     from src.models.weights import read_checkpoint
 
@@ -119,7 +119,8 @@ def load_network(job_dir: Path) -> torch.nn.Module:
         )
     cfg = OmegaConf.create(results["config"])
     cfg.ckpt = str(run.last_checkpoint)
-    net, _ = build_model(cfg, job_identity(cfg))
+    # The identity the job wrote (its resolved config has lost which keys were copies of others).
+    net, _ = build_model(cfg, results.get("identity") or job_identity(cfg))
     return net.float()
 
 

@@ -19,7 +19,15 @@ IMAGES = {"Set5": ["baby", "bird", "butterfly", "head", "woman"], "Set14": ["com
 
 
 def _job(
-    root: Path, name: str, activation: str | None, scale: int, seed: int | None, status: str, rng, model: str = "edsr"
+    root: Path,
+    name: str,
+    activation: str | None,
+    scale: int,
+    seed: int | None,
+    status: str,
+    rng,
+    model: str = "edsr",
+    steps: int = 8,
 ) -> dict:
     metrics = {
         set_name: {
@@ -31,7 +39,10 @@ def _job(
         name=name, status=status, model=model, activation=activation, activation_params={}, scale=scale, seed=seed,
         params=1, world_size=1, train=None, metrics=metrics, config={"optim": {"lr": 0.001 * (1 + (seed or 0))}},
         # What the runtime records as the job's identity: here the lr tied to the seed is no part of it.
-        identity={"model.name": model, "activation.name": activation, "scale": scale, "seed": seed},
+        identity={
+            "model.name": model, "activation.name": activation, "scale": scale, "seed": seed,
+            "trainer.max_steps": steps,
+        },
     )  # fmt: skip
     write_results(root / name, results)
     return results
@@ -188,17 +199,24 @@ def test_the_wandb_report_shows_the_pictures_in_a_section_of_their_own(tmp_path:
     assert keys == [["report/delta_psnr"], ["report/per_image_x2", "report/qualitative_x2_Photos"]]
 
 
-def test_the_report_call_draws_one_comparison_per_model(sweep, tmp_path: Path) -> None:
-    """An architectures sweep: each model's levels are compared with that model's reference, files tagged."""
+def _report_pictures(root: Path, out: Path, reference: str = "relu") -> tuple[list[Path], list[str]]:
+    """What `python -m src.report` draws: the pictures of its collected jobs, per Table 1 section."""
     from src.report.collect import collect
     from src.report.factor import Factor
     from src.report.pictures import write_pictures
+    from src.report.summary import summarize
 
+    jobs = collect([root])
+    return write_pictures(summarize(jobs, "psnr_y", "ssim_y", Factor("activation", reference)), jobs, out)
+
+
+def test_the_report_call_draws_one_comparison_per_model(sweep, tmp_path: Path) -> None:
+    """An architectures sweep: each model's levels are compared with that model's reference, files tagged."""
     root, _ = sweep
     rng = np.random.default_rng(2)
     for act in ("relu", "mish"):
         _job(root, f"rcan-{act}-x2-s0", act, 2, 0, FINISHED, rng, model="rcan")
-    written, messages = write_pictures(collect([root]), Factor(), tmp_path / "out")
+    written, messages = _report_pictures(root, tmp_path / "out")
     assert [p.name for p in written] == [
         "per_image_edsr.csv", "per_image_edsr_x2.png", "per_image_edsr_x4.png", "per_image_rcan.csv",
         "per_image_rcan_x2.png",
@@ -206,5 +224,15 @@ def test_the_report_call_draws_one_comparison_per_model(sweep, tmp_path: Path) -
     assert messages == []
     rcan = list(csv.DictReader((tmp_path / "out" / "per_image_rcan.csv").open()))
     assert {r["level"] for r in rcan} == {"mish"} and len(rcan) == sum(len(v) for v in IMAGES.values())
-    _, messages = write_pictures(collect([root]), Factor("activation", "gelu"), tmp_path / "none")
+    _, messages = _report_pictures(root, tmp_path / "none", "gelu")
     assert len(messages) == 2 and all("no gelu run" in m for m in messages)
+
+
+def test_scales_trained_to_their_own_schedule_share_one_figure(tmp_path: Path) -> None:
+    """The demo trains x2 600 steps and x4 200 from x2: its scales differ in more than the scale, as Table 1's
+    sections allow; the figures follow the sections, so one CSV holds both scales (no second, tagged copy)."""
+    rng = np.random.default_rng(3)
+    for act, (scale, steps), seed in itertools.product(("relu", "mish"), ((2, 600), (4, 200)), (0, 1)):
+        _job(tmp_path, f"{act}-x{scale}-s{seed}", act, scale, seed, FINISHED, rng, steps=steps)
+    written, messages = _report_pictures(tmp_path, tmp_path / "out")
+    assert messages == [] and [p.name for p in written] == ["per_image.csv", "per_image_x2.png", "per_image_x4.png"]

@@ -265,6 +265,7 @@ def test_a_trained_sweep_gets_both_figures(data_root: Path, tmp_path: Path) -> N
     from src.report.collect import collect
     from src.report.factor import Factor
     from src.report.pictures import write_pictures
+    from src.report.summary import summarize
     from tests.helpers import run_cli
 
     out = tmp_path / "sweep"
@@ -273,7 +274,9 @@ def test_a_trained_sweep_gets_both_figures(data_root: Path, tmp_path: Path) -> N
         "logger=csv", f"paths.data_dir={data_root}", f"data.test_sets=[{SET}]", f"hydra.sweep.dir={out}",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
-    written, messages = write_pictures(collect([out]), Factor(), out / "report", qualitative=True)
+    jobs = collect([out])
+    summary = summarize(jobs, "psnr_y", "ssim_y", Factor())
+    written, messages = write_pictures(summary, jobs, out / "report", qualitative=True)
     assert messages == []
     assert [p.name for p in written] == ["per_image.csv", f"per_image_x{SCALE}.png", f"qualitative_x{SCALE}_{SET}.png"]
     rows = list(csv.DictReader(written[0].open()))

@@ -129,9 +129,7 @@ def write_report(dirs: Sequence[Path], out: Path | None = None, options: Options
     written[1].write_text(csv_text(summary))
     written[2].write_text(latex(summary, options.metric))
     messages = _plots(summary, jobs, out, written)
-    pictures, notes = write_pictures(
-        jobs, options.factor, out, metric=summary.psnr_key, qualitative=options.qualitative
-    )
+    pictures, notes = write_pictures(summary, jobs, out, qualitative=options.qualitative)
     written += pictures
     messages += notes
     across, paths = architectures.report(summary, out)

@@ -3,8 +3,6 @@ comparison per model and setting (tagged in the file names when there are severa
 
 from __future__ import annotations
 
-import json
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,28 +12,31 @@ from src.report.collect import Job
 from src.report.factor import Factor
 from src.report.image_records import SetRecord
 from src.report.per_image import write_per_image
+from src.report.summary import Section, Summary
 
 
 def write_pictures(
+    summary: Summary,
     jobs: Sequence[Job],
-    factor: Factor,
     out_dir: Path,
     *,
-    metric: str = "psnr_y",
     qualitative: bool = False,
 ) -> tuple[list[Path], list[str]]:
     """per_image.csv and per_image_x*.png (and with `qualitative`, qualitative_x*_<set>.png) into `out_dir` for
-    the factor's levels against its reference, one comparison per model and setting (the report's own rule:
-    only jobs that differ in nothing but the factor and the seed are compared); the paths written and one line
-    per comparison that could not be drawn, to print."""
-    groups = _comparable_groups(jobs, factor)
+    the factor's levels against its reference, one comparison per Table 1 section (a model in one setting:
+    only jobs that differ in nothing but the factor and the seed are compared; tagged in the file names when
+    there are several); the paths written and one line per comparison that could not be drawn, to print."""
+    factor, metric = summary.factor, summary.psnr_key
+    models = [section.model for section in summary.sections]
     written: list[Path] = []
     messages: list[str] = []
-    for i, ((model, _), group) in enumerate(sorted(groups.items())):
-        tag = "" if len(groups) == 1 else (model if len({m for m, _ in groups}) == len(groups) else f"{model}-{i}")
+    for i, section in enumerate(summary.sections):
+        unique = models.count(section.model) == 1
+        tag = "" if len(models) == 1 else (section.model if unique else f"{section.model}-{i}")
+        group = [job for job in jobs if _in_section(job, section, factor)]
         reference = next((factor.label(j) for j in group if factor.is_reference(j)), None)
         if reference is None:
-            messages.append(f"skipped the per-image figures{' of ' + tag if tag else ''}: no {factor.reference} run")
+            messages.append(f"skipped the per-image figures of {section.title}: no {factor.reference} run")
             continue
         records = [record for job in group for record in _records(job, factor)]
         try:
@@ -45,18 +46,15 @@ def write_pictures(
 
                 written += write_qualitative(records, reference, out_dir, metric=metric, tag=tag)
         except UserError as why:
-            messages.append(f"skipped the per-image figures{' of ' + tag if tag else ''}: {why}")
+            messages.append(f"skipped the per-image figures of {section.title}: {why}")
     return written, messages
 
 
-def _comparable_groups(jobs: Sequence[Job], factor: Factor) -> dict[tuple[str, str], list[Job]]:
-    groups: dict[tuple[str, str], list[Job]] = defaultdict(list)
-    for job in jobs:
-        if job.status == FINISHED and not job.is_bicubic and job.seed is not None and job.scale is not None:
-            setting = factor.setting(job)
-            setting.pop("scale", None)  # one figure holds every scale of a setting
-            groups[(str(job.model), json.dumps(setting, sort_keys=True, default=str))].append(job)
-    return groups
+def _in_section(job: Job, section: Section, factor: Factor) -> bool:
+    """A finished trained job of the section's model whose setting is the section's at its scale."""
+    if job.status != FINISHED or job.is_bicubic or job.seed is None or job.model != section.model:
+        return False
+    return job.scale in section.settings and factor.setting(job) == section.settings[job.scale]
 
 
 def _records(job: Job, factor: Factor) -> list[SetRecord]:

@@ -38,6 +38,14 @@ def run_cli(
     )
 
 
+def run_tiny_sweep(out: Path, data_root: Path, *axes: str) -> subprocess.CompletedProcess:
+    """`python -m src.train -m <axes>` on the smoke experiment cut to 4 steps, scored on Set5, no logger."""
+    return run_cli(
+        "src.train", "-m", "experiment=smoke", *axes, "trainer.max_steps=4", "data.val_images=1",
+        f"paths.data_dir={data_root}", "data.test_sets=[Set5]", f"hydra.sweep.dir={out}", "logger=none",
+    )  # fmt: skip
+
+
 def compose_config(config_name: str, *overrides: str):
     """The config an entry point would get, composed in-process (faster than a CLI run); set
     `paths.output_dir=...` in the overrides, since Hydra's runtime dir does not exist here."""

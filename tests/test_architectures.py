@@ -17,7 +17,7 @@ from src.report.collect import Job
 from src.report.pooling import pool
 from src.report.stats import paired_t
 from src.report.summary import summarize
-from tests.helpers import compose_config, run_cli
+from tests.helpers import compose_config, run_cli, run_tiny_sweep
 
 
 def _job(model: str, act: str, seed: int, psnr: dict[str, float], status: str = "finished") -> Job:
@@ -153,20 +153,8 @@ def test_the_published_schedules(experiment: str, model: str, patch: int, lr_hal
 @pytest.mark.slow
 def test_a_sweep_over_three_architectures_reports_across_them(data_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    proc = run_cli(
-        "src.train",
-        "-m",
-        "model=edsr_baseline,rcan_small,rdn_small",
-        "activation=relu,mish",
-        "scale=2",
-        "seed=0,1",
-        "experiment=smoke",
-        "trainer.max_steps=4",
-        "data.val_images=1",
-        f"paths.data_dir={data_root}",
-        "data.test_sets=[Set5]",
-        f"hydra.sweep.dir={out}",
-        "logger=none",
+    proc = run_tiny_sweep(
+        out, data_root, "model=edsr_baseline,rcan_small,rdn_small", "activation=relu,mish", "scale=2", "seed=0,1"
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = [json.loads(p.read_text()) for p in out.glob("*/results.json")]

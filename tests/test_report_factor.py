@@ -11,27 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import PROJECT_ROOT, run_cli
+from tests.helpers import PROJECT_ROOT, run_cli, run_tiny_sweep
 
 
 @pytest.mark.slow
 def test_a_sweep_over_the_learning_rate_and_the_activation(data_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "sweep"
-    proc = run_cli(
-        "src.train",
-        "-m",
-        "experiment=smoke",
-        "activation=relu,mish",
-        "optim.lr=1e-3,1e-2",
-        "seed=0,1",
-        "scale=2",
-        "trainer.max_steps=4",
-        "data.val_images=1",
-        f"paths.data_dir={data_root}",
-        "data.test_sets=[Set5]",
-        f"hydra.sweep.dir={out}",
-        "logger=none",
-    )
+    proc = run_tiny_sweep(out, data_root, "activation=relu,mish", "optim.lr=1e-3,1e-2", "seed=0,1", "scale=2")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert len(list(out.glob("*/results.json"))) == 8
 

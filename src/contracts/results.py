@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +14,6 @@ from src.contracts.rundir import RunDir, walk_jobs
 # A job's `status`: what the report averages (FINISHED) and what it lists apart (DIVERGED).
 FINISHED = "finished"
 DIVERGED = "diverged"
-# The file's name, for readers that do not ask RunDir yet.
-RESULTS_FILE = RunDir(Path()).results.name
 
 
 class DamagedResults(UserError):
@@ -110,13 +108,18 @@ def job_record(job: RunDir) -> dict[str, Any] | None:
     return record
 
 
-def find_results(root: Path, match: Callable[[dict[str, Any]], bool]) -> RunDir | None:
-    """The first finished job below `root` (walk_jobs' order) whose results.json satisfies `match`."""
-    for job in walk_jobs(Path(root)):
+def finished_records(root: Path, exclude: Path | None = None) -> Iterator[tuple[RunDir, dict[str, Any]]]:
+    """Every finished job below `root` (walk_jobs' order, not entering `exclude`) with its results.json; a job
+    with no record, an unreadable one or another status is passed over."""
+    for job in walk_jobs(Path(root), exclude=exclude):
         try:
             record = job_record(job)
         except DamagedResults:
             continue
-        if record is not None and record.get("status") == FINISHED and match(record):
-            return job
-    return None
+        if record is not None and record.get("status") == FINISHED:
+            yield job, record
+
+
+def find_results(root: Path, match: Callable[[dict[str, Any]], bool]) -> RunDir | None:
+    """The first finished job below `root` (walk_jobs' order) whose results.json satisfies `match`."""
+    return next((job for job, record in finished_records(root) if match(record)), None)

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from src.contracts.errors import UserError
-from src.contracts.results import FINISHED, read_results
-from src.contracts.rundir import RunDir, walk_jobs
+from src.contracts.results import finished_records
 
 
 @dataclass(frozen=True)
@@ -93,9 +92,8 @@ def records_from_dirs(
     when a sweep holds several models). `label` names a level from its value (the report's display names)."""
     records = []
     for root in dirs:
-        for job in walk_jobs(Path(root), exclude=exclude):
-            results = _finished(job)
-            if results is None or any(level_value(results, k) != v for k, v in (where or {}).items()):
+        for job, results in finished_records(Path(root), exclude=exclude):
+            if any(level_value(results, k) != v for k, v in (where or {}).items()):
                 continue
             value = level_value(results, key)
             if value is None or results.get("seed") is None:
@@ -113,13 +111,3 @@ def records_from_dirs(
                         )
                     )
     return records
-
-
-def _finished(job: RunDir) -> dict[str, Any] | None:
-    if not job.results.is_file():
-        return None
-    try:
-        results = read_results(job.results)
-    except (OSError, ValueError):
-        return None
-    return results if results.get("status") == FINISHED else None

@@ -16,8 +16,7 @@ from typing import Any
 
 from src.contracts.errors import UserError
 from src.contracts.identity import SEED, describe_differences, without
-from src.contracts.results import FINISHED, read_results
-from src.contracts.rundir import walk_jobs
+from src.contracts.results import finished_records
 from src.report.collect import identity_of
 
 METRIC = "psnr_y"
@@ -40,14 +39,7 @@ def config_value(config: Mapping[str, Any], key: str) -> Any:
 def finished_jobs(root: Path, factor: str) -> list[dict[str, Any]]:
     """Every readable results.json below `root` whose job finished; a UserError naming the keys when two of them
     differ in more than the factor, the scale and the seed (the report's rule: those are not one experiment)."""
-    jobs = []
-    for job in walk_jobs(root):
-        try:
-            results = read_results(job.results)
-        except (OSError, ValueError):
-            continue
-        if isinstance(results, dict) and results.get("status") == FINISHED:
-            jobs.append(results)
+    jobs = [results for _, results in finished_records(root)]
     _one_setting(jobs, factor, root)
     return jobs
 
